@@ -1,0 +1,235 @@
+package agenda
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones must resolve on minimal images too
+	"unicode/utf8"
+)
+
+// eventJSON is the wire form of an Event, shared by the API, the WebSocket
+// push and the MCP tools, and described by the Event schema in openapi.yaml.
+type eventJSON struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Start     string `json:"start"`
+	End       string `json:"end,omitempty"`
+	TimeZone  string `json:"time_zone"`
+	AllDay    bool   `json:"all_day"`
+	Location  string `json:"location"`
+	Notes     string `json:"notes"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// MarshalJSON renders start and end in the event's own time zone when it has
+// one, so a model reads local times, and created_at/updated_at in UTC.
+func (e Event) MarshalJSON() ([]byte, error) {
+	loc := time.UTC
+	if e.TimeZone != "" {
+		if l, err := time.LoadLocation(e.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	w := eventJSON{
+		ID:        e.ID,
+		Title:     e.Title,
+		Start:     e.Start.In(loc).Format(time.RFC3339),
+		TimeZone:  e.TimeZone,
+		AllDay:    e.AllDay,
+		Location:  e.Location,
+		Notes:     e.Notes,
+		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339),
+		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339),
+	}
+	if e.End != nil {
+		w.End = e.End.In(loc).Format(time.RFC3339)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the wire form back, for clients written in Go (tests,
+// the load benchmark).
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var w eventJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	parse := func(s string) (time.Time, error) {
+		if s == "" {
+			return time.Time{}, nil
+		}
+		return time.Parse(time.RFC3339, s)
+	}
+	var err error
+	*e = Event{ID: w.ID, Title: w.Title, TimeZone: w.TimeZone, AllDay: w.AllDay, Location: w.Location, Notes: w.Notes}
+	if e.Start, err = parse(w.Start); err != nil {
+		return err
+	}
+	if w.End != "" {
+		end, err := parse(w.End)
+		if err != nil {
+			return err
+		}
+		e.End = &end
+	}
+	if e.CreatedAt, err = parse(w.CreatedAt); err != nil {
+		return err
+	}
+	if e.UpdatedAt, err = parse(w.UpdatedAt); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Event validates a create request and returns the event it describes,
+// without ID, owner or timestamps. Stores call it so that no path can persist
+// an event that breaks a rule.
+func (in NewEvent) Event() (Event, error) {
+	e := Event{
+		Title:    strings.TrimSpace(in.Title),
+		Start:    in.Start.Truncate(time.Second),
+		End:      truncated(in.End),
+		TimeZone: strings.TrimSpace(in.TimeZone),
+		AllDay:   in.AllDay,
+		Location: strings.TrimSpace(in.Location),
+		Notes:    in.Notes,
+	}
+	if utf8.RuneCountInString(in.RequestID) > MaxRequestIDLen {
+		return Event{}, Errorf(EINVALID, "request_id must be at most %d characters", MaxRequestIDLen)
+	}
+	if in.Start.IsZero() {
+		return Event{}, Errorf(EINVALID, "start is required: an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00")
+	}
+	if err := e.validate(); err != nil {
+		return Event{}, err
+	}
+	if err := checkOffset("start", in.Start, e.TimeZone); err != nil {
+		return Event{}, err
+	}
+	if in.End != nil {
+		if err := checkOffset("end", *in.End, e.TimeZone); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, nil
+}
+
+// Patched returns e with p applied, validated as a whole. Times sent in the
+// patch must carry the offset of the zone the event will have.
+func (e Event) Patched(p EventPatch) (Event, error) {
+	if p.Title != nil {
+		e.Title = strings.TrimSpace(*p.Title)
+	}
+	if p.Start != nil {
+		e.Start = p.Start.Truncate(time.Second)
+	}
+	if p.ClearEnd {
+		e.End = nil
+	}
+	if p.End != nil {
+		e.End = truncated(p.End)
+	}
+	if p.TimeZone != nil {
+		e.TimeZone = strings.TrimSpace(*p.TimeZone)
+	}
+	if p.AllDay != nil {
+		e.AllDay = *p.AllDay
+	}
+	if p.Location != nil {
+		e.Location = strings.TrimSpace(*p.Location)
+	}
+	if p.Notes != nil {
+		e.Notes = *p.Notes
+	}
+	if err := e.validate(); err != nil {
+		return Event{}, err
+	}
+	if p.Start != nil {
+		if err := checkOffset("start", *p.Start, e.TimeZone); err != nil {
+			return Event{}, err
+		}
+	}
+	if p.End != nil {
+		if err := checkOffset("end", *p.End, e.TimeZone); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, nil
+}
+
+// validate checks the rules that hold for every stored event.
+func (e Event) validate() error {
+	switch n := utf8.RuneCountInString(e.Title); {
+	case n == 0:
+		return Errorf(EINVALID, "title is required: a short name for the event, 1 to %d characters", MaxTitleLength)
+	case n > MaxTitleLength:
+		return Errorf(EINVALID, "title is %d characters long; shorten it to at most %d", n, MaxTitleLength)
+	}
+	if n := utf8.RuneCountInString(e.Location); n > MaxLocationLen {
+		return Errorf(EINVALID, "location is %d characters long; shorten it to at most %d", n, MaxLocationLen)
+	}
+	if n := utf8.RuneCountInString(e.Notes); n > MaxNotesLength {
+		return Errorf(EINVALID, "notes are %d characters long; shorten them to at most %d", n, MaxNotesLength)
+	}
+	if e.TimeZone != "" {
+		if _, err := LoadZone(e.TimeZone); err != nil {
+			return err
+		}
+	}
+	if e.End != nil && e.End.Before(e.Start) {
+		return Errorf(EINVALID, "end (%s) is before start (%s); send an end at or after the start, or leave end out",
+			e.End.Format(time.RFC3339), e.Start.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// LoadZone resolves an IANA time zone name, with an error a model can act on.
+func LoadZone(name string) (*time.Location, error) {
+	if len(name) > MaxTimeZoneLen || name == "Local" {
+		return nil, Errorf(EINVALID, "time_zone %q is not an IANA time zone name; send one such as Europe/Paris or America/New_York", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "time_zone %q is not an IANA time zone name; send one such as Europe/Paris or America/New_York", name)
+	}
+	return loc, nil
+}
+
+// checkOffset catches the commonest calendar bug of GPT actions: a local time
+// sent with the wrong offset (often Z). It explains both readings so the model
+// can pick the one the user meant.
+func checkOffset(field string, t time.Time, zone string) error {
+	if zone == "" {
+		return nil
+	}
+	loc, err := LoadZone(zone)
+	if err != nil {
+		return err
+	}
+	_, sent := t.Zone()
+	_, want := t.In(loc).Zone()
+	if sent == want {
+		return nil
+	}
+	sentText := t.Format(time.RFC3339)
+	asLocal := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
+	return Errorf(EINVALID,
+		"%s %s is %s in %s; for %s local time send %s (the offset of %s must be %s's offset at that moment)",
+		field, sentText, t.In(loc).Format("15:04"), zone, t.Format("15:04"), asLocal.Format(time.RFC3339), field, zone)
+}
+
+func truncated(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Truncate(time.Second)
+	return &v
+}
+
+// String is for logs and test failures.
+func (e Event) String() string {
+	return fmt.Sprintf("Event{%s %q %s}", e.ID, e.Title, e.Start.Format(time.RFC3339))
+}
