@@ -1,0 +1,110 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// authenticate establishes who the request acts for: a bearer token (the GPT,
+// any API client) or, failing that, the browser's session cookie, which must
+// then pass the CSRF check for anything but a read. Scopes are enforced here
+// for JWTs: read for GET, write for everything else.
+func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		token, hasBearer, err := bearerToken(r)
+		if err != nil {
+			return s.refuse(c, err, agenda.Identity{})
+		}
+		var id agenda.Identity
+		switch {
+		case hasBearer:
+			id, err = s.Auth.Authenticate(r.Context(), token)
+			if err != nil {
+				return s.refuse(c, err, id)
+			}
+		case s.Sessions != nil:
+			var ok bool
+			if id, ok = s.Sessions.Identity(r); !ok {
+				return s.refuse(c, missingCredentials, id)
+			}
+			if !safeMethod(r.Method) {
+				if err := s.Sessions.CheckCSRF(r); err != nil {
+					return err
+				}
+			}
+		default:
+			return s.refuse(c, missingCredentials, id)
+		}
+		need := agenda.ScopeWrite
+		if safeMethod(r.Method) {
+			need = agenda.ScopeRead
+		}
+		if !id.HasScope(need) {
+			detail := "the access token lacks the " + need + " scope; ask for it when signing in (scope: read write), and check that the user's Logto role grants it"
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", detail, "scope", need))
+			c.Set(authFailureKey, authFailure{reason: "missing scope " + need, clientID: id.ClientID, expiry: id.ExpiresAt})
+			return agenda.Errorf(agenda.EFORBIDDEN, "%s", detail)
+		}
+		c.Set(identityKey, id)
+		return next(c)
+	}
+}
+
+var missingCredentials = agenda.Errorf(agenda.EUNAUTHORIZED, "no access token; send Authorization: Bearer <token> (sign in again if the client has none)")
+
+// refuse records why a request was refused, for the log, and returns err.
+func (s *server) refuse(c echo.Context, err error, claimed agenda.Identity) error {
+	c.Set(authFailureKey, authFailure{reason: agenda.ErrorMessage(err), clientID: claimed.ClientID, expiry: claimed.ExpiresAt})
+	return err
+}
+
+// bearerToken reads the Authorization header. A header of another scheme is
+// an error, not an absence, so a misconfigured client learns why.
+func bearerToken(r *http.Request) (token string, ok bool, err error) {
+	h := r.Header.Get(echo.HeaderAuthorization)
+	if h == "" {
+		return "", false, nil
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false, agenda.Errorf(agenda.EUNAUTHORIZED, "the Authorization header must be \"Bearer <access token>\"")
+	}
+	return token, true, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// identity is the caller established by authenticate.
+func identity(c echo.Context) agenda.Identity {
+	id, _ := c.Get(identityKey).(agenda.Identity)
+	return id
+}
+
+// rateLimit applies a token bucket per user. It runs after authenticate, so
+// the key is the user, not an address that many users may share.
+func (s *server) rateLimit() echo.MiddlewareFunc {
+	retryAfter := strconv.Itoa(int(math.Max(1, math.Ceil(1/s.RateLimit))))
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(s.RateLimit), Burst: s.RateBurst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return identity(c).UserID, nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter)
+			return agenda.Errorf(agenda.ERATELIMIT, "too many requests for this user; wait %s second(s) and try again", retryAfter)
+		},
+	})
+}

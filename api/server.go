@@ -1,0 +1,113 @@
+// Package api serves the agenda over HTTP with Echo: the OpenAPI-described
+// /api routes a GPT calls, the spec itself, the WebSocket that pushes changes
+// to browsers, and health checks. Every dependency comes in through Deps;
+// routes.go lists the whole surface.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// Authenticator turns a bearer token into an identity (package auth).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (agenda.Identity, error)
+}
+
+// Sessions recognises a signed-in browser (package web). CheckCSRF guards
+// state-changing requests that authenticate with the session cookie.
+type Sessions interface {
+	Identity(r *http.Request) (agenda.Identity, bool)
+	CheckCSRF(r *http.Request) error
+}
+
+// Hub upgrades a request to a WebSocket that receives the user's changes
+// (package realtime).
+type Hub interface {
+	Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context) ([]agenda.Event, error)) error
+}
+
+// Deps is everything the server needs. Sessions, Web, IdP and MCP may be nil.
+type Deps struct {
+	Events   agenda.EventService
+	Auth     Authenticator
+	Sessions Sessions
+	Hub      Hub
+	Spec     *Spec
+	Ready    func(ctx context.Context) error // answers /readyz: the database is reachable
+	Web      http.Handler                    // pages, sign-in and static files
+	IdP      http.Handler                    // the development identity provider, under /oidc
+	Logger   *slog.Logger
+
+	RateLimit      float64 // requests per second per user
+	RateBurst      int
+	RequestTimeout time.Duration
+}
+
+type server struct {
+	Deps
+	echo *echo.Echo
+}
+
+// NewServer returns the app's HTTP handler.
+func NewServer(d Deps) (*echo.Echo, error) {
+	if d.Events == nil || d.Auth == nil || d.Spec == nil || d.Hub == nil {
+		return nil, errors.New("api: Events, Auth, Hub and Spec are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 30 * time.Second
+	}
+	if d.RateLimit <= 0 {
+		d.RateLimit = 20
+	}
+	if d.RateBurst <= 0 {
+		d.RateBurst = 40
+	}
+	if d.Ready == nil {
+		d.Ready = func(context.Context) error { return nil }
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &server{Deps: d, echo: e}
+	e.HTTPErrorHandler = s.errorHandler
+	s.routes()
+	return e, nil
+}
+
+// jsonEncode writes v without HTML escaping, so notes with < or & read as
+// they were written.
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(c echo.Context, status int, v any) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	c.Response().WriteHeader(status)
+	return jsonEncode(c.Response(), v)
+}
+
+// specDoc is the parsed contract, used to validate requests.
+func loadSpec() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(agenda.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	return doc, doc.Validate(context.Background())
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// snapshotCap bounds the first message of a connection: a window with more
+// events than this is truncated to its earliest ones.
+const snapshotCap = 1000
+
+// handleWebSocket upgrades to the live feed of the caller's changes. The
+// snapshot covers the window the client asks for (from, to), by default from
+// the start of today in the earliest time zone, so "today" is whole anywhere.
+func (s *server) handleWebSocket(c echo.Context) error {
+	from, err := optionalTime("from", c.QueryParam("from"))
+	if err != nil {
+		return err
+	}
+	to, err := optionalTime("to", c.QueryParam("to"))
+	if err != nil {
+		return err
+	}
+	if from == nil {
+		t := startOfToday(time.Now())
+		from = &t
+	}
+	userID := identity(c).UserID
+	snapshot := func(ctx context.Context) ([]agenda.Event, error) {
+		q := agenda.ListQuery{From: from, To: to, Limit: agenda.MaxLimit}
+		var all []agenda.Event
+		for {
+			page, err := s.Events.ListEvents(ctx, userID, q)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, page.Events...)
+			if page.NextCursor == "" || len(all) >= snapshotCap {
+				return all, nil
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+	if err := s.Hub.Serve(c.Response(), c.Request(), userID, snapshot); err != nil && !c.Response().Committed {
+		return err
+	}
+	return nil
+}
+
+// startOfToday is midnight of today's date at UTC+14, the earliest zone, so
+// the window includes all of today wherever the user is.
+func startOfToday(now time.Time) time.Time {
+	zone := time.FixedZone("UTC+14", 14*3600)
+	n := now.In(zone)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, zone)
+}

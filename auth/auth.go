@@ -1,0 +1,227 @@
+// Package auth turns a bearer token into an agenda.Identity, the way Logto
+// requires: opaque tokens are checked at the provider's userinfo endpoint
+// (Logto's /oidc/me), JWTs for an API resource are verified locally against
+// the provider's JWKS, because Logto's userinfo rejects any token that has an
+// audience. Accepted and rejected tokens are cached by their SHA-256, so the
+// provider's rate limit does not cap the app.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// Config says where the provider is and how to talk to it.
+type Config struct {
+	Issuer      string        // e.g. https://tenant.logto.app/oidc
+	APIResource string        // LOGTO_API_RESOURCE; empty: JWTs are refused with a hint
+	Timeout     time.Duration // for every outgoing call; default 3s
+	CacheTTL    time.Duration // how long an accepted token is trusted; default 60s
+	CacheSize   int           // entries; default 10,000
+	HTTPClient  *http.Client  // default: a client with Timeout
+	Logger      *slog.Logger
+}
+
+// rejectionTTL is how long a refused token stays refused without asking the
+// provider again: short, so a token that becomes valid is not held back.
+const rejectionTTL = 5 * time.Second
+
+// discoveryRetry spaces discovery attempts while the provider is down.
+const discoveryRetry = 2 * time.Second
+
+// Authenticator validates bearer tokens. It is safe for concurrent use.
+type Authenticator struct {
+	cfg    Config
+	cache  *lru.Cache[[sha256.Size]byte, cached]
+	flight singleflight.Group
+	now    func() time.Time
+
+	mu          sync.Mutex
+	provider    *discovered
+	lastAttempt time.Time
+	lastErr     error
+}
+
+type cached struct {
+	id    agenda.Identity
+	err   error
+	until time.Time
+}
+
+// discovered is what the app learns from the discovery document.
+type discovered struct {
+	userinfoURL string
+	jwks        *keySet
+	issuer      string
+	provider    *oidc.Provider
+}
+
+// New returns an Authenticator. It does not contact the provider: discovery
+// happens on first use and is retried while the provider is unreachable, so
+// the server starts (and answers health checks) when Logto is down.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("auth: no issuer")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 60 * time.Second
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10_000
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: cfg.Timeout}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c, err := lru.New[[sha256.Size]byte, cached](cfg.CacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("auth: cache: %w", err)
+	}
+	return &Authenticator{cfg: cfg, cache: c, now: time.Now}, nil
+}
+
+// Authenticate returns the identity a bearer token stands for. Errors are
+// *agenda.Error: EUNAUTHORIZED with a message that says what was wrong, or
+// EUNAVAILABLE when the provider cannot be reached. On failure the returned
+// identity carries what the token says of itself (client id, expiry) for the
+// log, unverified.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (agenda.Identity, error) {
+	if looksLikeJWT(token) {
+		if a.cfg.APIResource == "" {
+			return unverifiedClaims(token), agenda.Errorf(agenda.EUNAUTHORIZED,
+				"the access token is a JWT (issued for an API resource), but the app has no LOGTO_API_RESOURCE set; set it to the API resource indicator, or stop issuing JWTs (remove the Default API) so Logto issues opaque tokens")
+		}
+		return a.VerifyJWT(ctx, token, a.cfg.APIResource)
+	}
+	return a.cachedCheck(ctx, token, "opaque", func(ctx context.Context) (agenda.Identity, error) {
+		d, err := a.discover(ctx)
+		if err != nil {
+			return agenda.Identity{}, err
+		}
+		return a.userinfo(ctx, d.userinfoURL, token)
+	})
+}
+
+// VerifyJWT verifies a JWT access token locally (signature against the JWKS,
+// issuer, audience, expiry, not-before) for the given audience. The MCP
+// endpoint calls it with its own resource identifier.
+func (a *Authenticator) VerifyJWT(ctx context.Context, token, audience string) (agenda.Identity, error) {
+	if !looksLikeJWT(token) {
+		return agenda.Identity{}, agenda.Errorf(agenda.EUNAUTHORIZED,
+			"expected a JWT access token for audience %q but got an opaque token; request the token with resource=%s", audience, audience)
+	}
+	return a.cachedCheck(ctx, token, "jwt:"+audience, func(ctx context.Context) (agenda.Identity, error) {
+		d, err := a.discover(ctx)
+		if err != nil {
+			return unverifiedClaims(token), err
+		}
+		return a.verifyJWT(ctx, d, token, audience)
+	})
+}
+
+// cachedCheck answers from the cache, or runs check once for all concurrent
+// callers with the same token and caches the outcome. Unavailability is
+// never cached: the next call tries again.
+func (a *Authenticator) cachedCheck(ctx context.Context, token, kind string, check func(context.Context) (agenda.Identity, error)) (agenda.Identity, error) {
+	key := sha256.Sum256([]byte(kind + "\x00" + token))
+	now := a.now()
+	if c, ok := a.cache.Get(key); ok && now.Before(c.until) {
+		return c.id, c.err
+	}
+	v, err, _ := a.flight.Do(string(key[:]), func() (any, error) {
+		// Detached from the first caller's context, so one cancelled request
+		// does not fail the others waiting on the same token.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Timeout)
+		defer cancel()
+		id, err := check(cctx)
+		if until, ok := a.cacheUntil(id, err); ok {
+			a.cache.Add(key, cached{id: id, err: err, until: until})
+		}
+		return id, err
+	})
+	return v.(agenda.Identity), err
+}
+
+func (a *Authenticator) cacheUntil(id agenda.Identity, err error) (time.Time, bool) {
+	now := a.now()
+	switch agenda.ErrorCode(err) {
+	case "":
+		until := now.Add(a.cfg.CacheTTL)
+		if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(until) {
+			until = id.ExpiresAt
+		}
+		return until, until.After(now)
+	case agenda.EUNAUTHORIZED:
+		return now.Add(rejectionTTL), true
+	default:
+		return time.Time{}, false
+	}
+}
+
+// discover fetches the discovery document once, and again after a failure
+// at most every discoveryRetry.
+func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.provider != nil {
+		return a.provider, nil
+	}
+	if a.lastErr != nil && a.now().Sub(a.lastAttempt) < discoveryRetry {
+		return nil, a.lastErr
+	}
+	a.lastAttempt = a.now()
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, a.cfg.HTTPClient), a.cfg.Issuer)
+	if err != nil {
+		a.cfg.Logger.Warn("identity provider discovery failed", "issuer", a.cfg.Issuer, "err", err)
+		a.lastErr = agenda.Errorf(agenda.EUNAVAILABLE, "the identity provider cannot be reached; try again shortly")
+		return nil, a.lastErr
+	}
+	var meta struct {
+		UserinfoURL string `json:"userinfo_endpoint"`
+		JWKSURL     string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&meta); err != nil || meta.UserinfoURL == "" || meta.JWKSURL == "" {
+		a.cfg.Logger.Error("identity provider discovery lacks userinfo_endpoint or jwks_uri", "issuer", a.cfg.Issuer)
+		a.lastErr = agenda.Errorf(agenda.EUNAVAILABLE, "the identity provider is misconfigured; try again later")
+		return nil, a.lastErr
+	}
+	a.provider = &discovered{
+		userinfoURL: meta.UserinfoURL,
+		jwks:        newKeySet(a.cfg.HTTPClient, meta.JWKSURL),
+		issuer:      a.cfg.Issuer,
+		provider:    p,
+	}
+	a.lastErr = nil
+	return a.provider, nil
+}
+
+// Ready reports whether discovery has succeeded (trying it if not), for
+// start-up logs and readiness.
+func (a *Authenticator) Ready(ctx context.Context) error {
+	_, err := a.discover(ctx)
+	return err
+}
+
+// looksLikeJWT tells a compact JWS (three base64url parts) from an opaque
+// token. Logto's opaque tokens contain no dots.
+func looksLikeJWT(token string) bool {
+	return strings.Count(token, ".") == 2 && !strings.ContainsAny(token, " \t")
+}

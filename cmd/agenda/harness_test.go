@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/api"
+	"github.com/agenda-gpt/agenda/config"
+	"github.com/agenda-gpt/agenda/devidp"
+)
+
+// The identity provider the end-to-end tests stand in for Logto: a real
+// OIDC provider (devidp, on zitadel's op) on its own loopback server.
+const (
+	gptOpaqueClient = "gpt-opaque"
+	gptJWTClient    = "gpt-rbac"
+	webClient       = "web"
+	clientSecret    = "s3cret-for-tests-only"
+	gptCallback     = "https://chatgpt.com/aip/g-test/oauth/callback"
+	apiResource     = "https://agenda.test/api"
+	readerUser      = "reader" // granted read only, like a Logto role without write
+)
+
+// testIdP is the provider plus switches that break it on purpose.
+type testIdP struct {
+	*devidp.Provider
+	URL    string // the server's base URL; the issuer is URL + "/oidc"
+	faults *faults
+}
+
+func startIdP(t *testing.T) *testIdP {
+	t.Helper()
+	f := &faults{}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	p, err := devidp.New(devidp.Config{
+		Issuer: srv.URL + "/oidc",
+		Clients: []devidp.Client{
+			{ID: gptOpaqueClient, Secret: clientSecret, RedirectURIs: []string{gptCallback}, AuthMethod: devidp.ClientSecretPost},
+			{ID: gptJWTClient, Secret: clientSecret, RedirectURIs: []string{gptCallback}, AuthMethod: devidp.ClientSecretPost, DefaultResource: apiResource},
+			{ID: webClient, Secret: clientSecret, RedirectURIGlobs: []string{"http://127.0.0.1:*/callback"}, PostLogoutRedirectURIs: []string{"http://127.0.0.1:*/"}},
+		},
+		Resources:       []devidp.Resource{{Indicator: apiResource, Permissions: []string{"read", "write"}}},
+		UserPermissions: map[string][]string{readerUser: {"read"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.next.Store(&handlerBox{p})
+	return &testIdP{Provider: p, URL: srv.URL, faults: f}
+}
+
+// faults wraps the provider. Each mode imitates one way Logto fails.
+type faults struct {
+	next atomic.Pointer[handlerBox]
+	mode atomic.Value // string
+	hold chan struct{}
+}
+
+type handlerBox struct{ http.Handler }
+
+const (
+	faultNone         = ""
+	faultDown         = "down"      // connections are cut
+	faultSlow         = "slow"      // userinfo answers only when released (or never)
+	faultError        = "error"     // userinfo answers 500
+	faultMalformed    = "malformed" // userinfo answers 200 with broken JSON
+	faultNoSubject    = "nosub"     // userinfo answers 200 without sub
+	faultJWKSDown     = "jwksdown"  // the key set cannot be fetched
+	userinfoPathTests = "/oidc/me"
+)
+
+func (f *faults) set(mode string) { f.mode.Store(mode) }
+
+func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	mode, _ := f.mode.Load().(string)
+	isUserinfo := r.URL.Path == userinfoPathTests
+	switch {
+	case mode == faultDown:
+		panic(http.ErrAbortHandler)
+	case mode == faultJWKSDown && r.URL.Path == "/oidc/jwks":
+		panic(http.ErrAbortHandler)
+	case mode == faultSlow && isUserinfo:
+		<-r.Context().Done() // the app's timeout ends the call
+		return
+	case mode == faultError && isUserinfo:
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	case mode == faultMalformed && isUserinfo:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"sub": "alice"`)
+		return
+	case mode == faultNoSubject && isUserinfo:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"name": "Alice"}`)
+		return
+	}
+	f.next.Load().ServeHTTP(w, r)
+}
+
+// testApp is the real server (the same newApp and serve as production) on a
+// loopback port, with its log captured.
+type testApp struct {
+	URL  string
+	app  *app
+	logs *syncBuffer
+	idp  *testIdP
+	t    *testing.T
+}
+
+// startApp runs the app against idp with extra settings layered on the
+// test defaults. A nil idp runs the built-in development provider.
+func startApp(t *testing.T, idp *testIdP, settings map[string]string) *testApp {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := map[string]string{
+		"BASE_URL":     base,
+		"DATABASE_URL": filepath.Join(t.TempDir(), "agenda.db"),
+		"IDP_TIMEOUT":  "500ms",
+		"RATE_LIMIT":   "1000",
+		"RATE_BURST":   "1000",
+		"LOG_LEVEL":    "debug",
+	}
+	if idp != nil {
+		env["LOGTO_ENDPOINT"] = idp.URL
+		env["LOGTO_API_RESOURCE"] = apiResource
+		env["LOGTO_APP_ID"] = webClient
+		env["LOGTO_APP_SECRET"] = clientSecret
+		env["SESSION_SECRET"] = strings.Repeat("x", 32)
+	}
+	for k, v := range settings {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := newApp(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveApp(ctx, a, cfg, ln, logger, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &testApp{URL: base, app: a, logs: logs, idp: idp, t: t}
+}
+
+// token signs user in through client the way ChatGPT does and returns the
+// access token.
+func (ta *testApp) token(user, client string, scopes ...string) string {
+	ta.t.Helper()
+	if len(scopes) == 0 {
+		scopes = []string{"openid", "offline_access"}
+	}
+	tok, err := devidp.SignIn(context.Background(), &http.Client{Timeout: 10 * time.Second}, ta.idp.URL+"/oidc",
+		devidp.ClientCredentials{ID: client, Secret: clientSecret, AuthMethod: devidp.ClientSecretPost},
+		gptCallback, user, scopes, "")
+	if err != nil {
+		ta.t.Fatalf("sign in %s with %s: %v", user, client, err)
+	}
+	return tok.AccessToken
+}
+
+// response is what a call returned.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) problem(t *testing.T) api.Problem {
+	t.Helper()
+	var p api.Problem
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("status %d, body not a problem: %s", r.Status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("problem content type %q", ct)
+	}
+	return p
+}
+
+func (r response) event(t *testing.T) agenda.Event {
+	t.Helper()
+	var e agenda.Event
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		t.Fatalf("status %d, body not an event: %s", r.Status, r.Body)
+	}
+	return e
+}
+
+// call sends a request with a bearer token (none when token is "") and,
+// for /api routes, validates the response against openapi.yaml.
+func (ta *testApp) call(method, path, token string, body any, header ...string) response {
+	ta.t.Helper()
+	var rd io.Reader
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		raw, _ = json.Marshal(b)
+	}
+	if raw != nil {
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, ta.URL+path, rd)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ta.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	r := response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	if strings.HasPrefix(path, "/api/") {
+		ta.validateResponse(req, raw, r)
+	}
+	return r
+}
+
+var (
+	specRouterOnce sync.Once
+	specRouter     routers.Router
+)
+
+// validateResponse proves the response is one the spec describes.
+func (ta *testApp) validateResponse(req *http.Request, reqBody []byte, r response) {
+	ta.t.Helper()
+	specRouterOnce.Do(func() {
+		sp, err := api.NewSpec("http://127.0.0.1", "http://127.0.0.1/oidc/auth", "http://127.0.0.1/oidc/token")
+		if err != nil {
+			panic(err)
+		}
+		doc := sp.Doc()
+		doc.Servers = nil // match any host
+		if specRouter, err = legacy.NewRouter(doc); err != nil {
+			panic(err)
+		}
+	})
+	vreq := req.Clone(context.Background())
+	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := specRouter.FindRoute(vreq)
+	if err != nil {
+		ta.t.Errorf("%s %s: not in openapi.yaml: %v", req.Method, req.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  r.Status,
+		Header:  r.Header,
+		Body:    io.NopCloser(bytes.NewReader(r.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		ta.t.Errorf("%s %s answered %d, which openapi.yaml does not allow: %v\nbody: %s", req.Method, req.URL.Path, r.Status, err, r.Body)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func mustSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	sp, err := api.NewSpec("http://127.0.0.1", "http://127.0.0.1/oidc/auth", "http://127.0.0.1/oidc/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp.Doc()
+}

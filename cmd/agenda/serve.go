@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/agenda-gpt/agenda/api"
+	"github.com/agenda-gpt/agenda/auth"
+	"github.com/agenda-gpt/agenda/config"
+	"github.com/agenda-gpt/agenda/devidp"
+	"github.com/agenda-gpt/agenda/realtime"
+	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/web"
+)
+
+// Server timeouts. Requests carry their own 30 s deadline (REQUEST_TIMEOUT);
+// these bound what happens outside a handler, like a client that sends its
+// headers a byte at a time.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 25 * time.Second
+)
+
+func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("settings:\n%w", err)
+	}
+	logger := newLogger(cfg, stderr)
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", cfg.Port, err)
+	}
+	return serve(ctx, cfg, ln, logger, stderr)
+}
+
+// serve runs the app on ln until ctx ends, then shuts down gracefully:
+// in-flight requests finish, WebSockets are closed with 1001.
+func serve(ctx context.Context, cfg config.Config, ln net.Listener, logger *slog.Logger, out io.Writer) error {
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return serveApp(ctx, a, cfg, ln, logger, out)
+}
+
+// serveApp serves a until ctx ends, then closes it.
+func serveApp(ctx context.Context, a *app, cfg config.Config, ln net.Listener, logger *slog.Logger, out io.Writer) error {
+	defer a.close()
+
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	srv.RegisterOnShutdown(a.hub.Close)
+
+	logger.Info("agenda listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "issuer", cfg.Issuer())
+	if cfg.DevIdP() {
+		logDevMode(logger, out, cfg)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// app is the wired application: everything serve needs to run and stop it.
+type app struct {
+	handler http.Handler
+	store   *store.Store
+	hub     *realtime.Hub
+	auth    *auth.Authenticator
+	idp     *devidp.Provider
+}
+
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	a := &app{hub: realtime.NewHub(realtime.Options{AllowedOrigins: cfg.Origins()})}
+	var err error
+	if a.store, err = store.Open(ctx, cfg.Database, a.hub); err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	idpClient := &http.Client{Timeout: cfg.IdPTimeout}
+	if a.auth, err = auth.New(auth.Config{
+		Issuer: cfg.Issuer(), APIResource: cfg.LogtoAPIResource,
+		Timeout: cfg.IdPTimeout, CacheTTL: cfg.TokenCacheTTL, CacheSize: cfg.TokenCacheSize,
+		HTTPClient: idpClient, Logger: logger,
+	}); err != nil {
+		a.close()
+		return nil, err
+	}
+	webCfg := web.Config{
+		BaseURL: cfg.BaseURL, Issuer: cfg.Issuer(),
+		ClientID: cfg.WebAppID, ClientSecret: cfg.WebAppSecret, SessionSecret: cfg.SessionSecret,
+		GPT: web.GPTSettings{
+			SchemaURL:        cfg.BaseURL.String() + "/openapi.yaml",
+			AuthorizationURL: cfg.Issuer() + "/auth",
+			TokenURL:         cfg.Issuer() + "/token",
+			Scope:            gptScope(cfg),
+			PrivacyURL:       cfg.BaseURL.String() + "/privacy",
+		},
+		AllowedOrigins: cfg.AllowedOrigins,
+		HTTPClient:     &http.Client{Timeout: 10 * time.Second},
+		Logger:         logger,
+	}
+	if cfg.DevIdP() {
+		if a.idp, err = newDevIdP(cfg, &webCfg); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	ui, err := web.New(webCfg, a.store.Sessions())
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	if !ui.Enabled() {
+		logger.Warn("web UI sign-in is off: set LOGTO_APP_ID, LOGTO_APP_SECRET and SESSION_SECRET to turn it on; the API runs")
+	}
+	spec, err := api.NewSpec(cfg.BaseURL.String(), webCfg.GPT.AuthorizationURL, webCfg.GPT.TokenURL)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	deps := api.Deps{
+		Events: a.store, Auth: a.auth, Hub: a.hub, Spec: spec, Ready: a.store.Ping,
+		Web: ui, Logger: logger,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
+	}
+	if ui.Enabled() {
+		deps.Sessions = ui
+	}
+	if a.idp != nil {
+		deps.IdP = a.idp
+	}
+	if a.handler, err = api.NewServer(deps); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.hub != nil {
+		a.hub.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+// gptScope is the scope a GPT builder enters: with an API resource, Logto
+// issues JWTs only when openid is absent.
+func gptScope(cfg config.Config) string {
+	if cfg.LogtoAPIResource != "" {
+		return "read write offline_access"
+	}
+	return "openid offline_access"
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,29 @@
+package devidp_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/agenda-gpt/agenda/devidp"
+)
+
+// A GPT action's sign-in, as ChatGPT runs it, against a provider on its own
+// loopback port.
+func ExampleSignIn() {
+	const callback = "https://chatgpt.com/aip/g-1/oauth/callback"
+	gpt := devidp.Client{ID: "gpt", Secret: "secret", RedirectURIs: []string{callback}}
+	p, srv, err := devidp.NewServer(devidp.Config{Clients: []devidp.Client{gpt}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	tok, err := devidp.SignIn(context.Background(), nil, p.Issuer(), gpt.Credentials(), callback,
+		"alice", []string{"openid", "profile", "offline_access"}, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.RefreshToken != "", tok.Extra("scope"))
+	// Output: true openid profile offline_access
+}

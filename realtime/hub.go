@@ -1,0 +1,236 @@
+package realtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// Options configure a Hub. The zero value admits pages from the server's own
+// host and queues up to 64 messages per connection.
+type Options struct {
+	// AllowedOrigins are the origins, like "https://agenda.example.com",
+	// whose pages may open the socket; any other page is refused, so that a
+	// site the person visits cannot read their agenda through their cookie.
+	// Empty admits only pages whose origin has the request's own host. A
+	// request without an Origin header comes from no browser page and is
+	// admitted.
+	AllowedOrigins []string
+
+	// QueueSize is how many messages may wait for one connection before it
+	// is dropped as too slow. Zero means 64.
+	QueueSize int
+}
+
+// Hub keeps each user's open connections in a room and fans every change out
+// to its owner's room only.
+//
+// Unlike gorilla's chat example, a mutex guards the rooms instead of a hub
+// goroutine owning them: Publish runs on the store's goroutine and must
+// neither block nor reorder, and a channel to a hub goroutine could only
+// promise one of the two. Under the lock Publish does nothing that waits.
+type Hub struct {
+	origins   map[string]bool
+	queueSize int
+	upgrader  websocket.Upgrader
+
+	// Keep-alive timing: the constants, shortened by tests.
+	pingPeriod time.Duration
+	pongWait   time.Duration
+
+	mu      sync.Mutex
+	rooms   map[string]map[*conn]struct{} // by user id
+	count   int                           // connections in rooms
+	dropped int                           // connections dropped as too slow
+	closed  bool
+	wg      sync.WaitGroup // one count per registered connection, until its goroutines end
+}
+
+// NewHub returns a Hub ready to serve connections.
+func NewHub(opts Options) *Hub {
+	h := &Hub{
+		origins:    make(map[string]bool, len(opts.AllowedOrigins)),
+		queueSize:  opts.QueueSize,
+		pingPeriod: pingPeriod,
+		pongWait:   pongWait,
+		rooms:      make(map[string]map[*conn]struct{}),
+	}
+	if h.queueSize <= 0 {
+		h.queueSize = defaultQueueSize
+	}
+	for _, o := range opts.AllowedOrigins {
+		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+	}
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: writeWait,
+		ReadBufferSize:   readBufferSize,
+		WriteBufferSize:  writeBufferSize,
+		WriteBufferPool:  &sync.Pool{},                             // no connection holds a write buffer between writes
+		CheckOrigin:      func(*http.Request) bool { return true }, // Serve checked it first
+	}
+	return h
+}
+
+// Publish sends a committed change to its owner's open connections. It never
+// waits for a connection: one whose queue is full is dropped, and its client
+// resyncs when it reconnects. Changes reach each connection in the order
+// Publish was called.
+func (h *Hub) Publish(c agenda.Change) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	room := h.rooms[c.Event.UserID]
+	if len(room) == 0 {
+		return
+	}
+	// Encoded and framed once, under the lock that orders the messages;
+	// every tab of the user is sent the same frame.
+	msg, err := prepare(Message{Type: string(c.Type), Event: &c.Event})
+	for conn := range room {
+		if err != nil {
+			// A change that cannot be sent must not be lost silently:
+			// the tabs reconnect and reload.
+			h.dropLocked(conn, websocket.CloseInternalServerErr, "could not send a change; reconnect", err)
+			continue
+		}
+		select {
+		case conn.send <- msg:
+		default:
+			h.dropped++
+			h.dropLocked(conn, websocket.CloseTryAgainLater, "too slow; reconnect to resync", ErrTooSlow)
+		}
+	}
+}
+
+// Resync makes every connection load and send a fresh snapshot: for when
+// changes may have gone unpublished, as after the database's notification
+// stream reconnected. It does not wait for the snapshots.
+func (h *Hub) Resync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, room := range h.rooms {
+		for c := range room {
+			select {
+			case c.resync <- struct{}{}:
+			default: // one is pending already
+			}
+		}
+	}
+}
+
+// Close closes every connection with 1001 (going away) and waits until they
+// have ended; from then on Serve refuses connections. http.Server.Shutdown
+// does not track upgraded connections: call Close after it.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	for _, room := range h.rooms {
+		for c := range room {
+			h.dropLocked(c, websocket.CloseGoingAway, "server shutting down", nil)
+		}
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// Connections returns the number of connections receiving changes.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
+// UserConnections returns the number of userID's connections receiving
+// changes.
+func (h *Hub) UserConnections(userID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.rooms[userID])
+}
+
+// Dropped returns how many connections were dropped for falling behind.
+func (h *Hub) Dropped() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.dropped
+}
+
+// register adds c to its user's room, unless the hub is closed.
+func (h *Hub) register(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	room := h.rooms[c.userID]
+	if room == nil {
+		room = make(map[*conn]struct{}, 1)
+		h.rooms[c.userID] = room
+	}
+	room[c] = struct{}{}
+	h.count++
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Hub) unregister(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(c)
+}
+
+// dropLocked takes c out of its room at once, so that nothing more is queued
+// for it, and asks it to close.
+func (h *Hub) dropLocked(c *conn, code int, reason string, err error) {
+	h.removeLocked(c)
+	c.close(code, reason, err)
+}
+
+func (h *Hub) removeLocked(c *conn) {
+	room := h.rooms[c.userID]
+	if _, ok := room[c]; !ok {
+		return
+	}
+	delete(room, c)
+	if len(room) == 0 {
+		delete(h.rooms, c.userID)
+	}
+	h.count--
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// originAllowed defends against cross-site WebSocket hijacking: browsers
+// send cookies with a cross-site upgrade, and only the Origin header tells
+// such a request apart.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if len(h.origins) == 0 {
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+	return h.origins[strings.ToLower(origin)]
+}
+
+// prepare encodes m and frames it for any number of connections.
+func prepare(m Message) (*websocket.PreparedMessage, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("realtime: encode %s: %w", m.Type, err)
+	}
+	return websocket.NewPreparedMessage(websocket.TextMessage, b)
+}

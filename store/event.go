@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agenda-gpt/agenda"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// eventRow is an event as stored. Times are UTC Unix seconds, which order and
+// compare the same way on every engine.
+type eventRow struct {
+	ID     string `gorm:"primaryKey;index:idx_events_user_start,priority:3"`
+	UserID string `gorm:"not null;index:idx_events_user_start,priority:1;index:idx_events_user_span,priority:1"`
+	Title  string `gorm:"not null"`
+	// StartUnix leads the index after UserID: listings are per user and
+	// ordered by start, then id.
+	StartUnix int64 `gorm:"not null;index:idx_events_user_start,priority:2"`
+	EndUnix   *int64
+	// UntilUnix is EndUnix, or StartUnix when there is no end, so that the
+	// overlap test is one comparison.
+	UntilUnix int64 `gorm:"not null"`
+	// SpanUnix is UntilUnix - StartUnix. The user's longest span bounds how
+	// long before a window an overlapping event can start; see ListEvents.
+	SpanUnix int64  `gorm:"not null;index:idx_events_user_span,priority:2"`
+	TimeZone string `gorm:"not null"`
+	AllDay   bool   `gorm:"not null"`
+	Location string `gorm:"not null"`
+	Notes    string `gorm:"not null"`
+	// SearchText is title, notes and location, lowercased in Go: SQLite's
+	// LOWER and LIKE fold ASCII letters only.
+	SearchText  string `gorm:"not null"`
+	CreatedUnix int64  `gorm:"not null"`
+	UpdatedUnix int64  `gorm:"not null"`
+}
+
+func (eventRow) TableName() string { return "events" }
+
+func newEventRow(e agenda.Event) eventRow {
+	r := eventRow{
+		ID:          e.ID,
+		UserID:      e.UserID,
+		Title:       e.Title,
+		StartUnix:   e.Start.Unix(),
+		UntilUnix:   e.Start.Unix(),
+		TimeZone:    e.TimeZone,
+		AllDay:      e.AllDay,
+		Location:    e.Location,
+		Notes:       e.Notes,
+		SearchText:  strings.ToLower(e.Title + "\n" + e.Notes + "\n" + e.Location),
+		CreatedUnix: e.CreatedAt.Unix(),
+		UpdatedUnix: e.UpdatedAt.Unix(),
+	}
+	if e.End != nil {
+		end := e.End.Unix()
+		r.EndUnix, r.UntilUnix = &end, end
+	}
+	r.SpanUnix = r.UntilUnix - r.StartUnix
+	return r
+}
+
+func (r eventRow) event() agenda.Event {
+	e := agenda.Event{
+		ID:        r.ID,
+		UserID:    r.UserID,
+		Title:     r.Title,
+		Start:     time.Unix(r.StartUnix, 0).UTC(),
+		TimeZone:  r.TimeZone,
+		AllDay:    r.AllDay,
+		Location:  r.Location,
+		Notes:     r.Notes,
+		CreatedAt: time.Unix(r.CreatedUnix, 0).UTC(),
+		UpdatedAt: time.Unix(r.UpdatedUnix, 0).UTC(),
+	}
+	if r.EndUnix != nil {
+		end := time.Unix(*r.EndUnix, 0).UTC()
+		e.End = &end
+	}
+	return e
+}
+
+// changes lists the columns an update may set: everything but the identity
+// and the creation time.
+func (r eventRow) changes() map[string]any {
+	return map[string]any{
+		"title":        r.Title,
+		"start_unix":   r.StartUnix,
+		"end_unix":     r.EndUnix,
+		"until_unix":   r.UntilUnix,
+		"span_unix":    r.SpanUnix,
+		"time_zone":    r.TimeZone,
+		"all_day":      r.AllDay,
+		"location":     r.Location,
+		"notes":        r.Notes,
+		"search_text":  r.SearchText,
+		"updated_unix": r.UpdatedUnix,
+	}
+}
+
+// newEventID returns an opaque, URL-safe id with 130 random bits.
+func newEventID() string {
+	return "evt_" + strings.ToLower(rand.Text())
+}
+
+func errNotFound(id string) error {
+	return agenda.Errorf(agenda.ENOTFOUND, "no event with id %q; list events to find the right id", id)
+}
+
+// ListEvents returns a page of the user's events that overlap [q.From, q.To)
+// and contain q.Text, ordered by start then id. Bounds are compared at whole
+// seconds, the precision events are stored with.
+func (s *Store) ListEvents(ctx context.Context, userID string, q agenda.ListQuery) (agenda.Page, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = agenda.DefaultLimit
+	case limit < 1 || limit > agenda.MaxLimit:
+		return agenda.Page{}, agenda.Errorf(agenda.EINVALID,
+			"limit %d is out of range; send a limit from 1 to %d, or leave it out for %d", limit, agenda.MaxLimit, agenda.DefaultLimit)
+	}
+	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
+		return agenda.Page{}, agenda.Errorf(agenda.EINVALID, "to (%s) is before from (%s); send a to later than the from",
+			q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
+	}
+	text := strings.TrimSpace(q.Text)
+	if n := utf8.RuneCountInString(text); n > agenda.MaxTextQueryLen {
+		return agenda.Page{}, agenda.Errorf(agenda.EINVALID, "the search text is %d characters long; shorten it to at most %d", n, agenda.MaxTextQueryLen)
+	}
+
+	db := s.reader.WithContext(ctx).Where("user_id = ?", userID)
+	if q.To != nil {
+		db = db.Where("start_unix < ?", q.To.Unix())
+	}
+	if q.From != nil {
+		from := q.From.Unix()
+		db = db.Where("(until_unix > ? OR start_unix >= ?)", from, from)
+		// No event overlapping From starts earlier than From minus the
+		// user's longest span: this lower bound on start keeps the index
+		// scan to the window instead of the user's whole past.
+		db = db.Where("start_unix >= ? - (SELECT COALESCE(MAX(span_unix), 0) FROM events WHERE user_id = ?)", from, userID)
+	}
+	if text != "" {
+		db = db.Where(`search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(text))+"%")
+	}
+	if q.Cursor != "" {
+		start, id, ok := decodeCursor(q.Cursor)
+		if !ok {
+			return agenda.Page{}, agenda.Errorf(agenda.EINVALID, "cursor is not valid; pass next_cursor from the previous response unchanged, or leave it out")
+		}
+		db = db.Where("(start_unix, id) > (?, ?)", start, id)
+	}
+
+	var rows []eventRow
+	if err := db.Order("start_unix, id").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return agenda.Page{}, wrap("list events", err)
+	}
+	var page agenda.Page
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		page.NextCursor = encodeCursor(last.StartUnix, last.ID)
+	}
+	page.Events = make([]agenda.Event, len(rows))
+	for i, r := range rows {
+		page.Events[i] = r.event()
+	}
+	return page, nil
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// A cursor is the position of the last row of a page: its start and id.
+func encodeCursor(start int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(start, 10) + "." + id))
+}
+
+func decodeCursor(c string) (start int64, id string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", false
+	}
+	num, id, found := strings.Cut(string(b), ".")
+	if !found || id == "" {
+		return 0, "", false
+	}
+	start, err = strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return 0, "", false
+	}
+	return start, id, true
+}
+
+// GetEvent returns one of the user's events.
+func (s *Store) GetEvent(ctx context.Context, userID, id string) (agenda.Event, error) {
+	var r eventRow
+	err := s.reader.WithContext(ctx).Where("user_id = ? AND id = ?", userID, id).Take(&r).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return agenda.Event{}, errNotFound(id)
+	case err != nil:
+		return agenda.Event{}, wrap("get event", err)
+	}
+	return r.event(), nil
+}
+
+// CreateEvent stores a new event for the user. With a RequestID, a retry of
+// the same request returns the first result with replayed set; see
+// claimRequest. Like every event the store returns, its times are in UTC;
+// Event.MarshalJSON renders them in the event's zone.
+func (s *Store) CreateEvent(ctx context.Context, userID string, in agenda.NewEvent) (ev agenda.Event, replayed bool, err error) {
+	// No event without an owner: so no read with an empty user id finds one.
+	if userID == "" {
+		return agenda.Event{}, false, errors.New("store: create event: no user id")
+	}
+	e, err := in.Event()
+	if err != nil {
+		return agenda.Event{}, false, err
+	}
+	e.ID, e.UserID = newEventID(), userID
+	err = s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+		now := s.now()
+		e.CreatedAt, e.UpdatedAt = now, now
+		row := newEventRow(e)
+		if in.RequestID != "" {
+			first, err := claimRequest(tx, userID, in.RequestID, row, now)
+			if err != nil {
+				return nil, err
+			}
+			if first != nil {
+				ev, replayed = first.event(), true
+				return nil, nil
+			}
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return nil, err
+		}
+		ev = row.event()
+		return &agenda.Change{Type: agenda.EventCreated, Event: ev}, nil
+	})
+	if err != nil {
+		return agenda.Event{}, false, wrap("create event", err)
+	}
+	return ev, replayed, nil
+}
+
+// UpdateEvent applies p to one of the user's events.
+func (s *Store) UpdateEvent(ctx context.Context, userID, id string, p agenda.EventPatch) (agenda.Event, error) {
+	var ev agenda.Event
+	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+		var cur eventRow
+		err := tx.Where("user_id = ? AND id = ?", userID, id).Take(&cur).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			return nil, errNotFound(id)
+		case err != nil:
+			return nil, err
+		}
+		next, err := cur.event().Patched(p)
+		if err != nil {
+			return nil, err
+		}
+		next.UpdatedAt = s.now()
+		row := newEventRow(next)
+		if err := tx.Model(&eventRow{}).Where("user_id = ? AND id = ?", userID, id).Updates(row.changes()).Error; err != nil {
+			return nil, err
+		}
+		ev = row.event()
+		return &agenda.Change{Type: agenda.EventUpdated, Event: ev}, nil
+	})
+	if err != nil {
+		return agenda.Event{}, wrap("update event", err)
+	}
+	return ev, nil
+}
+
+// DeleteEvent removes one of the user's events.
+func (s *Store) DeleteEvent(ctx context.Context, userID, id string) error {
+	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+		var gone []eventRow
+		res := tx.Clauses(clause.Returning{}).Where("user_id = ? AND id = ?", userID, id).Delete(&gone)
+		switch {
+		case res.Error != nil:
+			return nil, res.Error
+		case len(gone) == 0:
+			return nil, errNotFound(id)
+		}
+		return &agenda.Change{Type: agenda.EventDeleted, Event: gone[0].event()}, nil
+	})
+	return wrap("delete event", err)
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// sqliteExamples ends every DATABASE_URL error, so the fix is in the message.
+const sqliteExamples = "use a file path such as ./data/agenda.db, or a sqlite: URL such as sqlite:./data/agenda.db or sqlite:///var/lib/agenda/agenda.db"
+
+// sqlitePath returns the file path a DATABASE_URL names, or an error that
+// says how to write it.
+func sqlitePath(databaseURL string) (string, error) {
+	raw := strings.TrimSpace(databaseURL)
+	lower := strings.ToLower(raw)
+	var path string
+	switch {
+	case raw == "":
+		return "", fmt.Errorf("store: DATABASE_URL is empty; %s", sqliteExamples)
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return "", fmt.Errorf("store: DATABASE_URL is a PostgreSQL URL, which this build does not support yet; %s", sqliteExamples)
+	case strings.HasPrefix(lower, "sqlite:"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, sqliteExamples)
+		}
+		switch {
+		case u.RawQuery != "" || u.Fragment != "":
+			return "", fmt.Errorf("store: DATABASE_URL %q has options after the path, which the store does not take (it sets its own); %s", raw, sqliteExamples)
+		case u.Opaque != "": // sqlite:./data/agenda.db
+			if path, err = url.PathUnescape(u.Opaque); err != nil {
+				return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, sqliteExamples)
+			}
+		case u.Host != "":
+			return "", fmt.Errorf("store: DATABASE_URL %q names a host (%s), but SQLite is a local file: write sqlite:./relative/path.db or sqlite:///absolute/path.db", raw, u.Host)
+		default: // sqlite:///var/lib/agenda/agenda.db
+			path = u.Path
+		}
+	case strings.Contains(raw, "://"):
+		return "", fmt.Errorf("store: DATABASE_URL %q uses a database this store does not support; %s", raw, sqliteExamples)
+	default:
+		path = raw
+	}
+	switch {
+	case path == "":
+		return "", fmt.Errorf("store: DATABASE_URL %q has no file path; %s", raw, sqliteExamples)
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		return "", fmt.Errorf("store: DATABASE_URL %q is not a plain file path (the store opens several connections to one file); %s", raw, sqliteExamples)
+	case strings.ContainsAny(path, "?#"):
+		return "", fmt.Errorf("store: database path %q contains ? or #, which SQLite would read as options; choose a path without them", path)
+	}
+	return path, nil
+}
+
+// busyTimeoutMS is how long a connection waits for a lock held by another
+// process (a backup, a second instance by mistake) before giving up. Within
+// this process the single writer means writes never wait on each other.
+const busyTimeoutMS = 10000
+
+// openSQLite opens the file at path, creating it and its folder, and returns
+// a writer with one connection and a pool of read-only connections.
+//
+// The database runs in WAL mode, where readers never block the writer nor the
+// writer them. synchronous=NORMAL writes each commit to the WAL before COMMIT
+// returns but syncs it to disk only at checkpoints: a commit survives the
+// process being killed (the OS holds the data), while a power loss or kernel
+// crash may roll back the last commits, never corrupting the file. FULL would
+// close that window at the cost of an fsync per write.
+func openSQLite(ctx context.Context, path string) (writer, reader *gorm.DB, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("store: create the database folder: %w", err)
+	}
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", busyTimeoutMS)
+
+	// _txlock=immediate makes BEGIN take the write lock at once, so a
+	// transaction never fails half-way when it first writes.
+	writer, err = openGORM(ctx, path+"?_journal_mode=WAL&_txlock=immediate&"+common, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	reader, err = openGORM(ctx, path+"?_query_only=on&"+common, max(4, runtime.GOMAXPROCS(0)))
+	if err != nil {
+		closeGORM(writer)
+		return nil, nil, err
+	}
+	return writer, reader, nil
+}
+
+func openGORM(ctx context.Context, dsn string, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true, // writes run in explicit transactions
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", strings.SplitN(dsn, "?", 2)[0], err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: open %s: %w", strings.SplitN(dsn, "?", 2)[0], err)
+	}
+	return db, nil
+}
