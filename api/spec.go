@@ -98,7 +98,6 @@ func setYAML(n *yaml.Node, path, value string) error {
 	return nil
 }
 
-
 func (s *server) handleSpecYAML(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", s.Spec.yamlText)
 }

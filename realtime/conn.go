@@ -56,7 +56,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID string, snaps
 		userID:   userID,
 		snapshot: snapshot,
 		cancel:   cancel,
-		send:     make(chan *websocket.PreparedMessage, h.queueSize),
+		send:     make(chan *[]byte, h.queueSize),
 		resync:   make(chan struct{}, 1),
 		readDone: make(chan struct{}),
 		closing:  make(chan struct{}),
@@ -96,7 +96,7 @@ type conn struct {
 	snapshot func(ctx context.Context) ([]agenda.Event, error)
 	cancel   context.CancelFunc // stops a snapshot being loaded
 
-	send     chan *websocket.PreparedMessage
+	send     chan *[]byte  // encoded messages shared by the user's tabs; one word a slot
 	resync   chan struct{} // capacity 1: requests coalesce
 	readDone chan struct{} // closed when the read pump has returned
 
@@ -131,8 +131,7 @@ func (c *conn) writePump(ctx context.Context) {
 		var err error
 		select {
 		case msg := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			err = c.ws.WritePreparedMessage(msg)
+			err = c.write(*msg)
 		case <-c.resync:
 			err = c.sendSnapshot(ctx)
 		case <-ticker.C:
@@ -182,13 +181,20 @@ func (c *conn) sendSnapshot(ctx context.Context) error {
 	if events == nil {
 		events = []agenda.Event{} // "events": [] rather than no field
 	}
-	msg, err := prepare(Message{Type: TypeSnapshot, Events: events})
+	msg, err := encode(Message{Type: TypeSnapshot, Events: events})
 	if err != nil {
 		c.close(websocket.CloseInternalServerErr, "could not send the agenda; reconnect", err)
 		return err
 	}
+	return c.write(msg)
+}
+
+// write sends one message as one frame. The frame header goes in a buffer
+// borrowed from the hub's pool, and the message follows it in the same
+// system call.
+func (c *conn) write(msg []byte) error {
 	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	return c.ws.WritePreparedMessage(msg)
+	return c.ws.WriteMessage(websocket.TextMessage, msg)
 }
 
 // finish sends the close frame that close asked for, if it was called, and

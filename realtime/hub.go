@@ -31,7 +31,7 @@ type Options struct {
 }
 
 // Hub keeps each user's open connections in a room and fans every change out
-// to its owner's room only.
+// to its owner's room only. It is the store's agenda.Publisher.
 //
 // Unlike gorilla's chat example, a mutex guards the rooms instead of a hub
 // goroutine owning them: Publish runs on the store's goroutine and must
@@ -54,6 +54,8 @@ type Hub struct {
 	wg      sync.WaitGroup // one count per registered connection, until its goroutines end
 }
 
+var _ agenda.Publisher = (*Hub)(nil)
+
 // NewHub returns a Hub ready to serve connections.
 func NewHub(opts Options) *Hub {
 	h := &Hub{
@@ -73,8 +75,9 @@ func NewHub(opts Options) *Hub {
 		HandshakeTimeout: writeWait,
 		ReadBufferSize:   readBufferSize,
 		WriteBufferSize:  writeBufferSize,
-		WriteBufferPool:  &sync.Pool{},                             // no connection holds a write buffer between writes
-		CheckOrigin:      func(*http.Request) bool { return true }, // Serve checked it first
+		WriteBufferPool:  &sync.Pool{},
+		// Serve has checked, and answers a refusal itself.
+		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return h
 }
@@ -90,9 +93,10 @@ func (h *Hub) Publish(c agenda.Change) {
 	if len(room) == 0 {
 		return
 	}
-	// Encoded and framed once, under the lock that orders the messages;
-	// every tab of the user is sent the same frame.
-	msg, err := prepare(Message{Type: string(c.Type), Event: &c.Event})
+	// Encoded once, under the lock that orders the messages; every tab of
+	// the user is sent the same bytes.
+	event := c.Event // escapes only when someone is listening
+	msg, err := encode(Message{Type: string(c.Type), Event: &event})
 	for conn := range room {
 		if err != nil {
 			// A change that cannot be sent must not be lost silently:
@@ -101,7 +105,7 @@ func (h *Hub) Publish(c agenda.Change) {
 			continue
 		}
 		select {
-		case conn.send <- msg:
+		case conn.send <- &msg:
 		default:
 			h.dropped++
 			h.dropLocked(conn, websocket.CloseTryAgainLater, "too slow; reconnect to resync", ErrTooSlow)
@@ -226,11 +230,11 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 	return h.origins[strings.ToLower(origin)]
 }
 
-// prepare encodes m and frames it for any number of connections.
-func prepare(m Message) (*websocket.PreparedMessage, error) {
+// encode returns m's wire form.
+func encode(m Message) ([]byte, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("realtime: encode %s: %w", m.Type, err)
 	}
-	return websocket.NewPreparedMessage(websocket.TextMessage, b)
+	return b, nil
 }

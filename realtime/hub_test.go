@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -297,9 +299,11 @@ func TestNoGoroutineLeaks(t *testing.T) {
 	}
 	slow := ts.dialOnly(t, "slow", nil)
 	eventually(t, "21 connections", func() bool { return ts.hub.Connections() == 21 })
-	if got := runtime.NumGoroutine() - base; got > 2*21 {
-		t.Errorf("%d goroutines for 21 connections, want at most 2 each", got)
-	}
+	// Handlers return once their snapshot is sent; what stays is the
+	// connections' own goroutines.
+	eventually(t, "at most 2 goroutines per connection", func() bool {
+		return runtime.NumGoroutine()-base <= 2*21
+	})
 
 	for _, c := range polite {
 		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "tab closed")
@@ -464,4 +468,75 @@ func TestKeepAlive(t *testing.T) {
 	ch := change("alive", 1)
 	hub.Publish(ch)
 	expect(t, r.next(t), ch)
+}
+
+// Concurrent publishers are serialised: every tab sees the same order, and
+// each publisher's changes in the order it made them.
+func TestConcurrentPublishers(t *testing.T) {
+	const publishers, each = 4, 100
+	ts := newServer(t, realtime.Options{QueueSize: publishers * each}, emptySnapshot)
+	tabs := []*websocket.Conn{ts.dial(t, "alice"), ts.dial(t, "alice")}
+
+	done := make(chan struct{})
+	for p := range publishers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				ts.hub.Publish(change("alice", p*each+i))
+			}
+		}()
+	}
+	for range publishers {
+		<-done
+	}
+
+	var orders [][]string
+	for _, c := range tabs {
+		var ids []string
+		last := map[int]int{} // publisher → last index seen
+		for range publishers * each {
+			m := read(t, c)
+			var n int
+			if _, err := fmt.Sscanf(m.Event.ID, "alice-%d", &n); err != nil {
+				t.Fatalf("unexpected %s", describe(m))
+			}
+			if prev, ok := last[n/each]; ok && n <= prev {
+				t.Fatalf("publisher %d's change %d came after its change %d", n/each, n, prev)
+			}
+			last[n/each] = n
+			ids = append(ids, m.Event.ID)
+		}
+		orders = append(orders, ids)
+	}
+	if !slices.Equal(orders[0], orders[1]) {
+		t.Error("the two tabs saw the changes in different orders")
+	}
+}
+
+// Requests that cannot become a connection are answered, and Serve says why.
+func TestServeRefusals(t *testing.T) {
+	ts := newServer(t, realtime.Options{}, emptySnapshot)
+	tests := []struct {
+		name   string
+		user   string
+		status int
+	}{
+		{"not a WebSocket handshake", "alice", http.StatusBadRequest},
+		{"no user", "", http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Get(ts.URL + "/ws?user=" + tt.user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if err := ts.serveErr(t); err == nil {
+				t.Error("Serve returned nil")
+			}
+		})
+	}
 }

@@ -67,9 +67,10 @@ const (
 	// snapshotTimeout bounds a snapshot query.
 	snapshotTimeout = 10 * time.Second
 
-	// Small buffers are what lets one process hold tens of thousands of
-	// idle connections: the server writes only prepared frames, which need
-	// no write buffer, and reads only pongs and close frames.
+	// Small buffers let one process hold tens of thousands of idle
+	// connections: the read buffer only ever holds pongs and close frames,
+	// and a write buffer is borrowed from a pool for one write at a time
+	// (a longer message follows it in the same system call).
 	readBufferSize  = 256
 	writeBufferSize = 1024
 

@@ -62,7 +62,7 @@ func (d *doctor) checkBaseURL() {
 func (d *doctor) checkDiscovery(ctx context.Context) {
 	issuer := d.cfg.Issuer()
 	where := issuer + "/.well-known/openid-configuration"
-	status, body, _, err := d.get(ctx, where, nil)
+	status, body, err := d.get(ctx, where, nil)
 	if err != nil {
 		d.report(problem, "The sign-in provider's discovery document cannot be read at "+where+": "+describe(err)+".", d.endpointFix())
 		return
@@ -94,7 +94,7 @@ func (d *doctor) checkDiscovery(ctx context.Context) {
 	}
 	d.disc = &disc
 
-	if strings.TrimSuffix(disc.Issuer, "/") != issuer {
+	if disc.Issuer != issuer {
 		d.report(problem, "The provider names its issuer "+disc.Issuer+", but the app expects "+issuer+
 			", so every token would be refused (iss mismatch).",
 			"set LOGTO_ENDPOINT to the origin Logto uses in its issuer. Logto builds the issuer from the domain it is reached by: "+
@@ -149,7 +149,7 @@ func (d *doctor) endpointFix() string {
 
 // checkJWKS checks that the keys JWTs are verified with can be read.
 func (d *doctor) checkJWKS(ctx context.Context) {
-	status, body, _, err := d.get(ctx, d.disc.JWKSURI, nil)
+	status, body, err := d.get(ctx, d.disc.JWKSURI, nil)
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -208,7 +208,7 @@ func rootDomain(host string) (string, bool) {
 // checkApp checks the app's public pages as ChatGPT will see them.
 func (d *doctor) checkApp(ctx context.Context) {
 	base := d.baseURL()
-	status, _, _, err := d.get(ctx, base+"/healthz", nil)
+	status, _, err := d.get(ctx, base+"/healthz", nil)
 	if err != nil {
 		d.report(problem, "The app does not answer at "+base+": "+describe(err)+".",
 			"start it, and check that BASE_URL is its public URL, that the name resolves and that its certificate is valid. "+
@@ -227,7 +227,7 @@ func (d *doctor) checkApp(ctx context.Context) {
 
 func (d *doctor) checkPrivacy(ctx context.Context) {
 	where := d.baseURL() + "/privacy"
-	status, _, _, err := d.get(ctx, where, nil)
+	status, _, err := d.get(ctx, where, nil)
 	if err == nil && status == http.StatusOK {
 		d.pass("The privacy policy is reachable at %s.", where)
 		return
@@ -246,13 +246,13 @@ func (d *doctor) checkPrivacy(ctx context.Context) {
 // name BASE_URL as its one server, which ChatGPT calls.
 func (d *doctor) checkSchema(ctx context.Context) {
 	base := d.baseURL()
-	status, _, _, err := d.get(ctx, base+"/openapi.yaml", nil)
+	status, _, err := d.get(ctx, base+"/openapi.yaml", nil)
 	if err != nil || status != http.StatusOK {
 		d.report(problem, "The schema is not reachable at "+base+"/openapi.yaml, where the GPT editor imports it from.",
 			"deploy the app at BASE_URL and let any proxy in front pass /openapi.yaml through.")
 		return
 	}
-	status, body, _, err := d.get(ctx, base+"/openapi.json", nil)
+	status, body, err := d.get(ctx, base+"/openapi.json", nil)
 	var spec struct {
 		Servers []struct {
 			URL string `json:"url"`
@@ -279,7 +279,7 @@ func (d *doctor) checkSchema(ctx context.Context) {
 func (d *doctor) checkProtectedResource(ctx context.Context) {
 	base := d.baseURL()
 	where := base + "/.well-known/oauth-protected-resource"
-	status, body, _, err := d.get(ctx, where, nil)
+	status, body, err := d.get(ctx, where, nil)
 	if err != nil || status == http.StatusNotFound {
 		d.report(warning, "MCP: "+where+" is not served, so MCP clients cannot find how to sign in. GPT actions are not affected.",
 			"run a build with the MCP endpoint; nothing to do if you use only the GPT action.")
@@ -306,10 +306,15 @@ func (d *doctor) checkProtectedResource(ctx context.Context) {
 		d.report(warning, "MCP: the protected resource metadata lists the authorization servers "+quote(strings.Join(meta.AuthorizationServers, ", "))+
 			", not the issuer "+d.cfg.Issuer()+".", "check LOGTO_ENDPOINT; the app lists the issuer it trusts.")
 	}
-	if status, _, _, err := d.get(ctx, where+"/mcp", nil); err != nil || status != http.StatusOK {
-		ok = false
-		d.report(warning, "MCP: "+where+"/mcp is not served; some MCP clients look for the metadata only there.",
-			"serve the same metadata at both paths.")
+	// RFC 9728 inserts the resource's path after the well-known name; some
+	// clients look only there.
+	if u, err := url.Parse(d.cfg.MCPResource); err == nil && strings.Trim(u.Path, "/") != "" {
+		inserted := where + "/" + strings.Trim(u.Path, "/")
+		if status, _, err := d.get(ctx, inserted, nil); err != nil || status != http.StatusOK {
+			ok = false
+			d.report(warning, "MCP: "+inserted+" is not served; some MCP clients look for the metadata only there.",
+				"serve the same metadata at both paths.")
+		}
 	}
 	if ok {
 		d.pass("MCP: the protected resource metadata names %s and the issuer.", meta.Resource)
@@ -374,23 +379,23 @@ func (d *doctor) notChecked() {
 }
 
 // get fetches url with a timeout and returns at most 1 MiB of its body.
-func (d *doctor) get(ctx context.Context, url string, header http.Header) (status int, body []byte, ctype string, err error) {
+func (d *doctor) get(ctx context.Context, url string, header http.Header) (status int, body []byte, err error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, nil, "", err
+		return 0, nil, err
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return 0, nil, "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, body, resp.Header.Get("Content-Type"), err
+	return resp.StatusCode, body, err
 }
 
 // describe turns a transport error into words a person can act on.

@@ -70,10 +70,8 @@ func interpolate(s string) string {
 // config.Load reads, and those any other package reads through getenv.
 func settingNames(t *testing.T) []string {
 	t.Helper()
-	patterns := []*regexp.Regexp{
-		regexp.MustCompile(`\br\.[a-z]+\("([A-Z][A-Z0-9_]*)"`),
-		regexp.MustCompile(`\b[gG]etenv\("([A-Z][A-Z0-9_]*)"\)`),
-	}
+	configRead := regexp.MustCompile(`\br\.[a-z]+\("([A-Z][A-Z0-9_]*)"`) // config's reader
+	getenvRead := regexp.MustCompile(`\b[gG]etenv\("([A-Z][A-Z0-9_]*)"\)`)
 	var names []string
 	err := filepath.WalkDir("..", func(path string, e os.DirEntry, err error) error {
 		if err != nil {
@@ -88,6 +86,10 @@ func settingNames(t *testing.T) []string {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return err
+		}
+		patterns := []*regexp.Regexp{getenvRead}
+		if filepath.Base(filepath.Dir(path)) == "config" {
+			patterns = append(patterns, configRead)
 		}
 		for _, p := range patterns {
 			for _, m := range p.FindAllStringSubmatch(string(src), -1) {

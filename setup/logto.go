@@ -109,7 +109,10 @@ func (d *doctor) checkLogto(ctx context.Context) {
 	d.pass("The Machine-to-machine application reads the Logto Management API at %s.", base)
 
 	gpt, err := l.gptApp(ctx)
-	if err == nil && gpt != nil {
+	if errors.Is(err, errMgmt) {
+		return // reported; the next calls would fail the same way
+	}
+	if gpt != nil {
 		l.checkGPTApp(gpt)
 	}
 	if d.cfg.WebAppID != "" {
@@ -170,7 +173,7 @@ func (l *logto) authenticate(ctx context.Context, resource string) error {
 // returns errMgmt, or returns errNotFound for a 404.
 func (l *logto) fetch(ctx context.Context, path string, v any) error {
 	d := l.d
-	status, body, _, err := d.get(ctx, l.base+path, http.Header{"Authorization": {"Bearer " + l.token}})
+	status, body, err := d.get(ctx, l.base+path, http.Header{"Authorization": {"Bearer " + l.token}})
 	switch {
 	case err != nil:
 		d.report(warning, "Logto's configuration was checked only in part: GET "+path+" failed ("+describe(err)+").", "run setup again.")

@@ -202,13 +202,17 @@ func (d *doctor) print(out io.Writer) {
 		}
 	}
 	p.line("")
+	warnings := ""
+	if n := d.count(warning); n > 0 {
+		warnings = " (" + plural(n, "warning") + " besides)"
+	}
 	switch n := d.count(problem); n {
 	case 0:
-		p.para(0, fmt.Sprintf("Nothing found that stops the GPT from working (%s).", plural(d.count(warning), "warning")))
+		p.para(0, "Nothing found that stops the GPT from working"+warnings+".")
 	case 1:
-		p.para(0, fmt.Sprintf("1 problem stops the GPT from working (and %s). Fix it and run agenda setup again.", plural(d.count(warning), "warning")))
+		p.para(0, "1 problem stops the GPT from working"+warnings+". Fix it and run agenda setup again.")
 	default:
-		p.para(0, fmt.Sprintf("%d problems stop the GPT from working (and %s). Fix them and run agenda setup again.", n, plural(d.count(warning), "warning")))
+		p.para(0, fmt.Sprintf("%d problems stop the GPT from working%s. Fix them and run agenda setup again.", n, warnings))
 	}
 }
 

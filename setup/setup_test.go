@@ -71,7 +71,7 @@ func TestGoodSetupPrintsTheEditorValues(t *testing.T) {
 		"ok The app and its sign-in share the root domain example.com.",
 		"ok The API resource https://agenda.example.com/api is the Default API.",
 		`ok Roles grant read and write of https://agenda.example.com/api: "Agenda user".`,
-		"Nothing found that stops the GPT from working (0 warnings).",
+		"Nothing found that stops the GPT from working.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -217,6 +217,29 @@ func TestBrokenSettings(t *testing.T) {
 			change: func(s *stack) { s.app.resource = nil },
 			ok:     true,
 			want:   []string{"warning MCP: https://agenda.example.com/.well-known/oauth-protected-resource is not served"},
+		},
+		{
+			name:   "MCP metadata only at the root",
+			change: func(s *stack) { s.app.rootOnly = true },
+			ok:     true,
+			want:   []string{"warning MCP: https://agenda.example.com/.well-known/oauth-protected-resource/mcp is not served; some MCP clients look for the metadata only there."},
+		},
+		{
+			name: "Management API refused",
+			change: func(s *stack) {
+				s.world.handle("auth.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasPrefix(r.URL.Path, "/api/") {
+						http.Error(w, `{"code":"auth.forbidden"}`, http.StatusForbidden)
+						return
+					}
+					s.logto.ServeHTTP(w, r)
+				}))
+			},
+			ok: true,
+			want: []string{
+				"warning Logto's configuration was checked only in part: the Management API refused GET /api/applications/gpt-app (HTTP 403).",
+				"a role with the Logto Management API's all permission",
+			},
 		},
 		{
 			name:   "MCP resource differs by a slash",

@@ -108,6 +108,7 @@ type fakeApp struct {
 	privacyStatus int
 	servers       []string
 	resource      map[string]any // the protected resource metadata; nil: not served
+	rootOnly      bool           // serve it without the path-inserted form
 }
 
 func newFakeApp(base, issuer string) *fakeApp {
@@ -137,7 +138,7 @@ func (a *fakeApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"openapi": "3.1.0", "servers": servers})
 	case "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp":
-		if a.resource == nil {
+		if a.resource == nil || (a.rootOnly && strings.HasSuffix(r.URL.Path, "/mcp")) {
 			http.NotFound(w, r)
 			return
 		}

@@ -65,6 +65,7 @@ const fmt = {
   day: new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' }),
   dayYear: new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }),
   date: new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' }),
+  dateYear: new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', year: 'numeric' }),
   time: new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }),
   dateTime: new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }),
   week: new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', year: 'numeric' }),
@@ -169,7 +170,12 @@ function zonedISO(date, time, zone) {
   const guess = offsetMinutes(wall, zone);
   let ms = wall - guess * 60000;
   const actual = offsetMinutes(ms, zone); // differs near a transition
-  if (actual !== guess) ms = wall - actual * 60000;
+  if (actual !== guess) {
+    const retry = wall - actual * 60000;
+    // In a gap neither offset gives back the wall clock: take the one before
+    // the transition, which moves the time forward.
+    ms = offsetMinutes(retry, zone) === actual ? retry : wall - Math.min(guess, actual) * 60000;
+  }
   const w = wallClock(ms, zone);
   return `${w.date}T${w.time}:00${formatOffset(offsetMinutes(ms, zone))}`;
 }
@@ -278,7 +284,7 @@ function renderList() {
       'Nothing on your agenda from today on. Ask your GPT to plan something, or add an event.'));
     return frag;
   }
-  for (const key of [...groups.keys()].sort()) frag.append(daySection(fromKey(key), groups.get(key), today, ''));
+  for (const key of [...groups.keys()].sort()) frag.append(daySection(fromKey(key), groups.get(key), today, '', false));
   return frag;
 }
 
@@ -293,7 +299,7 @@ function renderWeek() {
     });
   }
   const grid = h('div', { className: 'week' });
-  days.forEach((d, i) => grid.append(daySection(d, buckets[i], today, 'Nothing planned')));
+  days.forEach((d, i) => grid.append(daySection(d, buckets[i], today, 'Nothing planned', true)));
   return grid;
 }
 
@@ -307,12 +313,14 @@ function weekLabel() {
   }
 }
 
-function daySection(day, events, today, emptyText) {
+// daySection draws one day; compact (the week's columns) uses short names.
+function daySection(day, events, today, emptyText, compact) {
   const key = dayKey(day);
   const section = h('section', { className: 'day', dataset: { day: key } });
   const headingId = `day-${key}`;
   section.setAttribute('aria-labelledby', headingId);
-  const label = (day.getFullYear() === today.getFullYear() ? fmt.day : fmt.dayYear).format(day);
+  const thisYear = day.getFullYear() === today.getFullYear();
+  const label = (compact ? (thisYear ? fmt.date : fmt.dateYear) : (thisYear ? fmt.day : fmt.dayYear)).format(day);
   const heading = h('h2', { className: 'day-heading', id: headingId }, h('time', { dateTime: key }, label));
   const diff = Math.round((day - today) / DAY_MS);
   if (diff === 0) {
@@ -687,7 +695,7 @@ function patchBody(ev) {
   if (zoneChanged) b.time_zone = v.time_zone;
   if (zoneChanged || Date.parse(v.start) !== Date.parse(ev.start)) b.start = v.start;
   if (v.end === null) {
-    if (ev.end) b.clear_end = true;
+    if (ev.end) b.end = ''; // the API's way to remove the end
   } else if (zoneChanged || !ev.end || Date.parse(v.end) !== Date.parse(ev.end)) {
     b.end = v.end;
   }

@@ -120,7 +120,7 @@ func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
 			se = &signInError{status: http.StatusInternalServerError, msg: "Sign-in failed on our side. Try again.", err: err}
 		}
 		w.log.Warn("web: sign-in refused", "reason", se.msg, "err", se.err)
-		w.renderError(rw, r, se.status, "Sign-in did not complete", se.msg+" ")
+		w.renderError(rw, r, se.status, "Sign-in did not complete", se.msg)
 		return
 	}
 	http.Redirect(rw, r, "/", http.StatusSeeOther)

@@ -194,7 +194,7 @@ func TestSignInAndOut(t *testing.T) {
 		}
 	}
 	if set == nil || !set.HttpOnly || set.SameSite != http.SameSiteLaxMode || set.Path != "/" || set.Secure ||
-		set.MaxAge < int((sessionLifetime - time.Minute).Seconds()) {
+		set.MaxAge < int((sessionLifetime-time.Minute).Seconds()) {
 		t.Errorf("cookie set at /callback: %+v", set)
 	}
 

@@ -46,7 +46,7 @@ type testIdP struct {
 	faults *faults
 }
 
-func startIdP(t *testing.T) *testIdP {
+func startIdP(t testing.TB) *testIdP {
 	t.Helper()
 	f := &faults{}
 	srv := httptest.NewServer(f)
@@ -123,12 +123,12 @@ type testApp struct {
 	app  *app
 	logs *syncBuffer
 	idp  *testIdP
-	t    *testing.T
+	t    testing.TB
 }
 
 // startApp runs the app against idp with extra settings layered on the
 // test defaults. A nil idp runs the built-in development provider.
-func startApp(t *testing.T, idp *testIdP, settings map[string]string) *testApp {
+func startApp(t testing.TB, idp *testIdP, settings map[string]string) *testApp {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -146,9 +146,6 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		a.close()
 		return nil, err
 	}
-	if !ui.Enabled() {
-		logger.Warn("web UI sign-in is off: set LOGTO_APP_ID, LOGTO_APP_SECRET and SESSION_SECRET to turn it on; the API runs")
-	}
 	spec, err := api.NewSpec(cfg.BaseURL.String(), webCfg.GPT.AuthorizationURL, webCfg.GPT.TokenURL)
 	if err != nil {
 		a.close()
