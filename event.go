@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones must resolve on minimal images too
 	"unicode/utf8"
@@ -29,7 +30,7 @@ type eventJSON struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	loc := time.UTC
 	if e.TimeZone != "" {
-		if l, err := time.LoadLocation(e.TimeZone); err == nil {
+		if l, err := LoadZone(e.TimeZone); err == nil {
 			loc = l
 		}
 	}
@@ -186,8 +187,15 @@ func (e Event) validate() error {
 	return nil
 }
 
+// zones caches resolved time zones: time.LoadLocation parses the zone
+// database on every call, and every event rendered needs its zone.
+var zones sync.Map // name → *time.Location
+
 // LoadZone resolves an IANA time zone name, with an error a model can act on.
 func LoadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if len(name) > MaxTimeZoneLen || name == "Local" {
 		return nil, Errorf(EINVALID, "time_zone %q is not an IANA time zone name; send one such as Europe/Paris or America/New_York", name)
 	}
@@ -195,6 +203,7 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, Errorf(EINVALID, "time_zone %q is not an IANA time zone name; send one such as Europe/Paris or America/New_York", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
 

@@ -47,12 +47,12 @@ func (s *server) validateRequest(next echo.HandlerFunc) echo.HandlerFunc {
 // route maps echo's route path (/api/events/:id) to the spec's operation.
 func (sp *Spec) route(c echo.Context) (*routers.Route, error) {
 	path := echoToSpecPath(c.Path())
-	item := sp.doc.Paths.Find(path)
+	item := sp.validate.Paths.Find(path)
 	if item == nil || item.GetOperation(c.Request().Method) == nil {
 		return nil, fmt.Errorf("api: route %s %s is served but not in openapi.yaml", c.Request().Method, c.Path())
 	}
 	return &routers.Route{
-		Spec:      sp.doc,
+		Spec:      sp.validate,
 		Path:      path,
 		PathItem:  item,
 		Method:    c.Request().Method,
