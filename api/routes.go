@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -34,6 +36,18 @@ func (s *server) routes() {
 	api.DELETE("/events/:id", s.handleDeleteEvent)
 
 	e.GET("/ws", s.handleWebSocket, s.authenticate)
+
+	// The MCP endpoint authenticates on its own: only JWTs issued for its
+	// resource, and a 401 that points to the metadata. Each tool call has
+	// its own timeout. GET and DELETE reach the transport, which answers
+	// them as the MCP spec says.
+	if s.MCP != nil {
+		mcp, metadata := echo.WrapHandler(s.MCP), echo.WrapHandler(s.MCP.Metadata())
+		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp", mcp)
+		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp/", mcp)
+		e.Match([]string{http.MethodGet, http.MethodOptions}, "/.well-known/oauth-protected-resource", metadata)
+		e.Match([]string{http.MethodGet, http.MethodOptions}, "/.well-known/oauth-protected-resource/mcp", metadata)
+	}
 
 	if s.IdP != nil {
 		e.Any("/oidc/*", echo.WrapHandler(s.IdP))

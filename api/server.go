@@ -37,6 +37,13 @@ type Hub interface {
 	Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context) ([]agenda.Event, error)) error
 }
 
+// MCP serves the Model Context Protocol endpoint and, for the OAuth
+// clients that connect to it, its protected resource metadata (RFC 9728).
+type MCP interface {
+	http.Handler
+	Metadata() http.Handler
+}
+
 // Deps is everything the server needs. Sessions, Web, IdP and MCP may be nil.
 type Deps struct {
 	Events   agenda.EventService
@@ -47,6 +54,7 @@ type Deps struct {
 	Ready    func(ctx context.Context) error // answers /readyz: the database is reachable
 	Web      http.Handler                    // pages, sign-in and static files
 	IdP      http.Handler                    // the development identity provider, under /oidc
+	MCP      MCP                             // the MCP endpoint (package mcpserver), at /mcp
 	Logger   *slog.Logger
 
 	RateLimit      float64 // requests per second per user

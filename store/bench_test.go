@@ -12,7 +12,7 @@ import (
 
 func benchStore(b *testing.B) *Store {
 	b.Helper()
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "agenda.db"), nil)
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "agenda.db"), nil, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

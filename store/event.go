@@ -258,8 +258,11 @@ func (s *Store) CreateEvent(ctx context.Context, userID string, in agenda.NewEve
 func (s *Store) UpdateEvent(ctx context.Context, userID, id string, p agenda.EventPatch) (agenda.Event, error) {
 	var ev agenda.Event
 	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+		// Locked until commit, so that two replicas patching the same event
+		// apply their patches one after the other and neither is lost.
 		var cur eventRow
-		err := tx.Where("user_id = ? AND id = ?", userID, id).Take(&cur).Error
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("user_id = ? AND id = ?", userID, id).Take(&cur).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			return nil, errNotFound(id)

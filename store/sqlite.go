@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"gorm.io/driver/sqlite"
@@ -14,8 +13,8 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// sqliteExamples ends every DATABASE_URL error, so the fix is in the message.
-const sqliteExamples = "use a file path such as ./data/agenda.db, or a sqlite: URL such as sqlite:./data/agenda.db or sqlite:///var/lib/agenda/agenda.db"
+// urlExamples ends every DATABASE_URL error, so the fix is in the message.
+const urlExamples = "use a file path such as ./data/agenda.db, a sqlite: URL such as sqlite:./data/agenda.db or sqlite:///var/lib/agenda/agenda.db, or a PostgreSQL URL such as postgres://agenda:secret@db.example.com:5432/agenda"
 
 // sqlitePath returns the file path a DATABASE_URL names, or an error that
 // says how to write it.
@@ -25,36 +24,38 @@ func sqlitePath(databaseURL string) (string, error) {
 	var path string
 	switch {
 	case raw == "":
-		return "", fmt.Errorf("store: DATABASE_URL is empty; %s", sqliteExamples)
-	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
-		return "", fmt.Errorf("store: DATABASE_URL is a PostgreSQL URL, which this build does not support yet; %s", sqliteExamples)
+		return "", fmt.Errorf("store: DATABASE_URL is empty; %s", urlExamples)
+	case IsPostgres(raw):
+		return "", fmt.Errorf("store: DATABASE_URL is a PostgreSQL URL, not a SQLite file")
 	case strings.HasPrefix(lower, "sqlite:"):
 		u, err := url.Parse(raw)
 		if err != nil {
-			return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, sqliteExamples)
+			return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, urlExamples)
 		}
 		switch {
 		case u.RawQuery != "" || u.Fragment != "":
-			return "", fmt.Errorf("store: DATABASE_URL %q has options after the path, which the store does not take (it sets its own); %s", raw, sqliteExamples)
+			return "", fmt.Errorf("store: DATABASE_URL %q has options after the path, which the store does not take (it sets its own); %s", raw, urlExamples)
 		case u.Opaque != "": // sqlite:./data/agenda.db
 			if path, err = url.PathUnescape(u.Opaque); err != nil {
-				return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, sqliteExamples)
+				return "", fmt.Errorf("store: DATABASE_URL %q is not a valid URL (%v); %s", raw, err, urlExamples)
 			}
 		case u.Host != "":
 			return "", fmt.Errorf("store: DATABASE_URL %q names a host (%s), but SQLite is a local file: write sqlite:./relative/path.db or sqlite:///absolute/path.db", raw, u.Host)
 		default: // sqlite:///var/lib/agenda/agenda.db
 			path = u.Path
 		}
+	case strings.Contains(lower, "dbname=") || strings.Contains(lower, "host="):
+		return "", fmt.Errorf("store: DATABASE_URL looks like a PostgreSQL connection string in keyword=value form; write it as a URL, like postgres://agenda:secret@db.example.com:5432/agenda")
 	case strings.Contains(raw, "://"):
-		return "", fmt.Errorf("store: DATABASE_URL %q uses a database this store does not support; %s", raw, sqliteExamples)
+		return "", fmt.Errorf("store: DATABASE_URL %q uses a database this store does not support; %s", raw, urlExamples)
 	default:
 		path = raw
 	}
 	switch {
 	case path == "":
-		return "", fmt.Errorf("store: DATABASE_URL %q has no file path; %s", raw, sqliteExamples)
+		return "", fmt.Errorf("store: DATABASE_URL %q has no file path; %s", raw, urlExamples)
 	case path == ":memory:" || strings.HasPrefix(path, "file:"):
-		return "", fmt.Errorf("store: DATABASE_URL %q is not a plain file path (the store opens several connections to one file); %s", raw, sqliteExamples)
+		return "", fmt.Errorf("store: DATABASE_URL %q is not a plain file path (the store opens several connections to one file); %s", raw, urlExamples)
 	case strings.ContainsAny(path, "?#"):
 		return "", fmt.Errorf("store: database path %q contains ? or #, which SQLite would read as options; choose a path without them", path)
 	}
@@ -66,8 +67,9 @@ func sqlitePath(databaseURL string) (string, error) {
 // this process the single writer means writes never wait on each other.
 const busyTimeoutMS = 10000
 
-// openSQLite opens the file at path, creating it and its folder, and returns
-// a writer with one connection and a pool of read-only connections.
+// openSQLite opens the file databaseURL names, creating it and its folder
+// (unless opts.MustExist), with a writer of one connection and a pool of
+// read-only connections, and creates the tables.
 //
 // The database runs in WAL mode, where readers never block the writer nor the
 // writer them. synchronous=NORMAL writes each commit to the WAL before COMMIT
@@ -75,24 +77,35 @@ const busyTimeoutMS = 10000
 // process being killed (the OS holds the data), while a power loss or kernel
 // crash may roll back the last commits, never corrupting the file. FULL would
 // close that window at the cost of an fsync per write.
-func openSQLite(ctx context.Context, path string) (writer, reader *gorm.DB, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, nil, fmt.Errorf("store: create the database folder: %w", err)
+func (s *Store) openSQLite(ctx context.Context, databaseURL string, opts Options) error {
+	path, err := sqlitePath(databaseURL)
+	if err != nil {
+		return err
+	}
+	if opts.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("store: no SQLite database at %s: %w", path, err)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("store: create the database folder: %w", err)
 	}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", busyTimeoutMS)
 
 	// _txlock=immediate makes BEGIN take the write lock at once, so a
 	// transaction never fails half-way when it first writes.
-	writer, err = openGORM(ctx, path+"?_journal_mode=WAL&_txlock=immediate&"+common, 1)
-	if err != nil {
-		return nil, nil, err
+	if s.writer, err = openGORM(ctx, path+"?_journal_mode=WAL&_txlock=immediate&"+common, 1); err != nil {
+		return err
 	}
-	reader, err = openGORM(ctx, path+"?_query_only=on&"+common, max(4, runtime.GOMAXPROCS(0)))
-	if err != nil {
-		closeGORM(writer)
-		return nil, nil, err
+	if s.reader, err = openGORM(ctx, path+"?_query_only=on&"+common, opts.MaxConns); err != nil {
+		s.closeDB()
+		return err
 	}
-	return writer, reader, nil
+	s.writing = make(chan struct{}, 1)
+	if err := s.writer.WithContext(ctx).AutoMigrate(tables...); err != nil {
+		s.closeDB()
+		return fmt.Errorf("store: create tables: %w", err)
+	}
+	return nil
 }
 
 func openGORM(ctx context.Context, dsn string, conns int) (*gorm.DB, error) {

@@ -29,7 +29,7 @@ func TestSQLiteURL(t *testing.T) {
 		"sqlite://" + filepath.Join(dir, "abs", "agenda.db"),
 		"SQLite:" + filepath.Join(dir, "nohost", "agenda.db"),
 	} {
-		s, err := Open(ctx, url, nil)
+		s, err := Open(ctx, url, nil, Options{})
 		if err != nil {
 			t.Fatalf("open %s: %v", url, err)
 		}
@@ -69,6 +69,7 @@ func TestSQLitePath(t *testing.T) {
 		{url: "data/what?.db", err: "contains ? or #"},
 		{url: "mysql://localhost/agenda", err: "uses a database this store does not support"},
 		{url: "postgres://localhost/agenda", err: "PostgreSQL URL"},
+		{url: "host=db dbname=agenda user=agenda", err: "write it as a URL, like postgres://"},
 	} {
 		path, err := sqlitePath(tt.url)
 		switch {
@@ -86,14 +87,14 @@ func TestOpenFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The folder cannot be created where a file is.
-	if _, err := Open(context.Background(), filepath.Join(blocker, "agenda.db"), nil); err == nil {
+	if _, err := Open(context.Background(), filepath.Join(blocker, "agenda.db"), nil, Options{}); err == nil {
 		t.Fatal("opened a database under a regular file")
 	}
 	notDB := filepath.Join(t.TempDir(), "agenda.db")
 	if err := os.WriteFile(notDB, []byte(strings.Repeat("not a database ", 100)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(context.Background(), notDB, nil); err == nil {
+	if _, err := Open(context.Background(), notDB, nil, Options{}); err == nil {
 		t.Fatal("opened a file that is not a database")
 	}
 }
@@ -141,7 +142,7 @@ func TestSQLiteSurvivesKill(t *testing.T) {
 		t.Fatalf("the child acknowledged only %d writes before it stopped", len(acked))
 	}
 
-	s, err := Open(context.Background(), path, nil)
+	s, err := Open(context.Background(), path, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestSQLiteSurvivesKill(t *testing.T) {
 // writeUntilKilled creates events from a few goroutines and prints the id of
 // each once CreateEvent has returned. It stops when the parent goes away.
 func writeUntilKilled(path string) {
-	s, err := Open(context.Background(), path, nil)
+	s, err := Open(context.Background(), path, nil, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

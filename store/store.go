@@ -1,17 +1,29 @@
 // Package store keeps events, idempotency keys and browser sessions in a SQL
-// database through GORM. It implements agenda.EventService and announces every
-// committed change to an agenda.Publisher, in commit order.
+// database through GORM: SQLite for one process, PostgreSQL for any number of
+// replicas. It implements agenda.EventService and announces every committed
+// change to an agenda.Publisher, in commit order.
+//
+// With SQLite the store publishes each change itself, right after commit.
+// With PostgreSQL every replica must hear every change, so the change goes
+// through the database instead: pg_notify inside the write's transaction, and
+// one LISTEN connection per process that hands each notification to the
+// Publisher (listener.go). PostgreSQL delivers notifications only for
+// committed transactions, in commit order.
 //
 // What differs between database engines lives in one file per engine
-// (sqlite.go); the queries here are written to run unchanged on SQLite and
-// PostgreSQL: times are Unix seconds, text search compares lowercased text
-// with LIKE ... ESCAPE, and upserts use ON CONFLICT.
+// (sqlite.go, postgres.go); the queries here are written to run unchanged on
+// both: times are Unix seconds, text search compares lowercased text with
+// LIKE ... ESCAPE, upserts use ON CONFLICT, and the row an update reads is
+// locked (FOR UPDATE, which SQLite's single writer makes unnecessary and its
+// driver leaves out).
 package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,14 +37,22 @@ const pruneInterval = 10 * time.Minute
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	// writer has a single connection and every write goes through write, so
-	// writes never contend for the database lock and commit one at a time.
+	// SQLite: writer has a single connection and every write goes through
+	// write, so writes never contend for the database lock and commit one at
+	// a time; reader is a pool of read-only connections.
+	// PostgreSQL: both are the same pool; row locks order the writes.
 	writer *gorm.DB
-	reader *gorm.DB // a pool; never used to write
+	reader *gorm.DB
 	pub    agenda.Publisher
 	now    func() time.Time
 
-	writing chan struct{} // holds one token while a write runs; see write
+	// writing holds one token while a write runs (SQLite only; nil on
+	// PostgreSQL, where transactions commit concurrently); see write.
+	writing chan struct{}
+	// viaDatabase is set on PostgreSQL: changes are announced with
+	// pg_notify inside their transaction, and listener publishes them.
+	viaDatabase bool
+	listener    *listener // nil without a Publisher or on SQLite
 
 	stop      chan struct{} // closed by Close to end pruneLoop
 	pruned    chan struct{} // closed when pruneLoop has returned
@@ -40,46 +60,67 @@ type Store struct {
 	closeErr  error
 }
 
-// Open opens the database named by databaseURL, creating it and its tables if
-// needed. databaseURL is a file path (./data/agenda.db) or a sqlite: URL
+// Options tune Open. The zero value suits tests and small deployments.
+type Options struct {
+	// MaxConns caps the read pool (SQLite) or the whole pool (PostgreSQL,
+	// where each process opens one more connection, to LISTEN). Zero means
+	// max(4, GOMAXPROCS).
+	MaxConns int
+
+	// Logger hears what the store does on its own, outside any call: the
+	// PostgreSQL notification stream dropping and coming back. Nil
+	// discards it.
+	Logger *slog.Logger
+
+	// MustExist makes Open fail when a SQLite file does not exist, instead
+	// of creating it: for reading a database that should be there.
+	MustExist bool
+}
+
+// Open opens the database named by databaseURL, creating its tables (and,
+// for SQLite, the file) if needed. databaseURL is a postgres:// or
+// postgresql:// URL, a file path (./data/agenda.db) or a sqlite: URL
 // (sqlite:./data/agenda.db, sqlite:///var/lib/agenda/agenda.db). pub receives
-// each committed change; it may be nil.
-func Open(ctx context.Context, databaseURL string, pub agenda.Publisher) (*Store, error) {
-	return open(ctx, databaseURL, pub, time.Now)
+// each committed change; it may be nil. With PostgreSQL, pub hears the
+// changes of every process using the database, and if it has a Resync
+// method, that is called whenever changes may have been missed.
+func Open(ctx context.Context, databaseURL string, pub agenda.Publisher, opts Options) (*Store, error) {
+	return open(ctx, databaseURL, pub, opts, time.Now)
 }
 
 // open is Open with a clock, so tests can expire keys and sessions.
-func open(ctx context.Context, databaseURL string, pub agenda.Publisher, now func() time.Time) (*Store, error) {
-	path, err := sqlitePath(databaseURL)
-	if err != nil {
-		return nil, err
+func open(ctx context.Context, databaseURL string, pub agenda.Publisher, opts Options, now func() time.Time) (*Store, error) {
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = max(4, runtime.GOMAXPROCS(0))
 	}
-	writer, reader, err := openSQLite(ctx, path)
-	if err != nil {
-		return nil, err
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		writer:  writer,
-		reader:  reader,
-		pub:     pub,
-		now:     now,
-		writing: make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		pruned:  make(chan struct{}),
+		pub:    pub,
+		now:    now,
+		stop:   make(chan struct{}),
+		pruned: make(chan struct{}),
 	}
-	if err := writer.WithContext(ctx).AutoMigrate(&eventRow{}, &idempotencyRow{}, &sessionRow{}); err != nil {
-		closeGORM(writer)
-		closeGORM(reader)
-		return nil, fmt.Errorf("store: create tables: %w", err)
+	var err error
+	if IsPostgres(databaseURL) {
+		err = s.openPostgres(ctx, databaseURL, opts)
+	} else {
+		err = s.openSQLite(ctx, databaseURL, opts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := s.prune(ctx); err != nil {
-		closeGORM(writer)
-		closeGORM(reader)
+		s.closeDB()
 		return nil, err
 	}
 	go s.pruneLoop()
 	return s, nil
 }
+
+// tables are the rows the store keeps, for AutoMigrate.
+var tables = []any{&eventRow{}, &idempotencyRow{}, &sessionRow{}}
 
 // Close stops the pruning and closes the database. It is safe to call more
 // than once.
@@ -87,11 +128,23 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.pruned
-		if err := errors.Join(closeGORM(s.writer), closeGORM(s.reader)); err != nil {
+		if err := s.closeDB(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}
 	})
 	return s.closeErr
+}
+
+// closeDB stops the listener and closes the connections.
+func (s *Store) closeDB() error {
+	if s.listener != nil {
+		s.listener.close()
+	}
+	err := closeGORM(s.writer)
+	if s.reader != s.writer {
+		err = errors.Join(err, closeGORM(s.reader))
+	}
+	return err
 }
 
 // Ping checks that the database answers queries, for readiness probes.
@@ -103,28 +156,37 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// write runs fn in a transaction on the writer connection and, once it has
-// committed, publishes the change fn returned (if any). The critical section
-// spans commit and publish, so subscribers receive changes in commit order and
-// a rolled-back transaction publishes nothing.
+// write runs fn in a transaction and announces the change fn returned (if
+// any) so that subscribers receive changes in commit order and a rolled-back
+// transaction announces nothing:
+//
+//   - SQLite: once the transaction has committed, write publishes the change;
+//     the critical section spans commit and publish.
+//   - PostgreSQL: the change is sent with pg_notify inside the transaction;
+//     PostgreSQL delivers it to every listener when, and only when, the
+//     transaction commits, in commit order.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) (*agenda.Change, error)) error {
-	select {
-	case s.writing <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if s.writing != nil {
+		select {
+		case s.writing <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.writing }()
 	}
-	defer func() { <-s.writing }()
 
 	var change *agenda.Change
 	err := s.writer.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		change, err = fn(tx)
-		return err
+		if change, err = fn(tx); err != nil || change == nil || !s.viaDatabase {
+			return err
+		}
+		return notify(tx, *change)
 	})
 	if err != nil {
 		return err
 	}
-	if change != nil && s.pub != nil {
+	if change != nil && !s.viaDatabase && s.pub != nil {
 		s.pub.Publish(*change)
 	}
 	return nil
@@ -164,6 +226,9 @@ func (s *Store) pruneLoop() {
 }
 
 func closeGORM(db *gorm.DB) error {
+	if db == nil {
+		return nil
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err

@@ -80,18 +80,71 @@ func (c *clock) Advance(d time.Duration) {
 type recorder struct {
 	mu      sync.Mutex
 	changes []agenda.Change
+	arrived chan struct{} // closed, and replaced, at each change
 }
 
 func (r *recorder) Publish(c agenda.Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.changes = append(r.changes, c)
+	if r.arrived != nil {
+		close(r.arrived)
+		r.arrived = nil
+	}
 }
 
+// Changes returns what has arrived so far, without flushUser's changes.
 func (r *recorder) Changes() []agenda.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.changes)
+	var out []agenda.Change
+	for _, c := range r.changes {
+		if c.Event.UserID != flushUser {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// flushUser owns the events flushed writes to mark a point in the stream.
+const flushUser = "flush-marker"
+
+// flushed returns Changes once every change committed before the call has
+// arrived. A store on PostgreSQL delivers changes after the write returns,
+// in commit order, so the arrival of a marker written now means that all
+// earlier changes are in.
+func (r *recorder) flushed(t *testing.T, s *Store) []agenda.Change {
+	t.Helper()
+	marker := mustCreate(t, s, flushUser, agenda.NewEvent{Title: "marker", Start: day})
+	r.waitFor(t, func(c agenda.Change) bool { return c.Event.ID == marker.ID })
+	return r.Changes()
+}
+
+// waitFor waits until a change matching ok has arrived.
+func (r *recorder) waitFor(t *testing.T, ok func(agenda.Change) bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	seen := 0
+	for {
+		r.mu.Lock()
+		for ; seen < len(r.changes); seen++ {
+			if ok(r.changes[seen]) {
+				r.mu.Unlock()
+				return
+			}
+		}
+		if r.arrived == nil {
+			r.arrived = make(chan struct{})
+		}
+		arrived := r.arrived
+		r.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-deadline.C:
+			t.Fatalf("the change waited for did not arrive in 10s; %d arrived", seen)
+		}
+	}
 }
 
 // mustOpen opens url with a clock starting on day and closes it at the end
@@ -99,7 +152,7 @@ func (r *recorder) Changes() []agenda.Change {
 func mustOpen(t *testing.T, url string, pub agenda.Publisher) (*Store, *clock) {
 	t.Helper()
 	clk := &clock{t: day.Add(-24 * time.Hour)}
-	s, err := open(context.Background(), url, pub, clk.Now)
+	s, err := open(context.Background(), url, pub, Options{}, clk.Now)
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
@@ -291,7 +344,7 @@ func testValidation(t *testing.T, newDatabase func(t *testing.T) string) {
 			wantEqual(t, mustGet(t, s, "alice", e.ID), e)
 		})
 	}
-	if got := pub.Changes(); len(got) != 1 {
+	if got := pub.flushed(t, s); len(got) != 1 {
 		t.Errorf("published %d changes, want only the one create: %v", len(got), got)
 	}
 }
@@ -324,7 +377,7 @@ func testUsersAreIsolated(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 
 	wantEqual(t, mustGet(t, s, "alice", mine.ID), mine)
-	if got := pub.Changes(); len(got) != 2 || got[0].Event.UserID != "alice" || got[1].Event.UserID != "bob" {
+	if got := pub.flushed(t, s); len(got) != 2 || got[0].Event.UserID != "alice" || got[1].Event.UserID != "bob" {
 		t.Fatalf("published %v", got)
 	}
 }
@@ -601,7 +654,7 @@ func testIdempotentCreate(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 
 	var types []agenda.ChangeType
-	for _, c := range pub.Changes() {
+	for _, c := range pub.flushed(t, s) {
 		types = append(types, c.Type)
 	}
 	want := []agenda.ChangeType{agenda.EventCreated, agenda.EventUpdated, agenda.EventDeleted, agenda.EventCreated, agenda.EventCreated}
@@ -689,7 +742,7 @@ func testConcurrentRetries(t *testing.T, newDatabase func(t *testing.T) string) 
 	if got := listAll(t, s, "alice", agenda.ListQuery{}); len(got) != 1 {
 		t.Fatalf("stored %d events, want 1", len(got))
 	}
-	if got := pub.Changes(); len(got) != 1 {
+	if got := pub.flushed(t, s); len(got) != 1 {
 		t.Fatalf("published %d changes, want 1", len(got))
 	}
 }
@@ -700,20 +753,25 @@ func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) str
 		s   *Store
 		rec recorder
 	)
-	// When a change is published, the database holds exactly that change:
-	// it has committed, and no later write has.
+	// A change is published once it has committed. A store that publishes
+	// in-process does it before any later write commits, so the database
+	// then holds exactly that change; one that publishes through the
+	// database may deliver it after later writes.
 	check := agenda.PublisherFunc(func(c agenda.Change) {
 		rec.Publish(c)
+		if c.Event.UserID == flushUser {
+			return
+		}
 		got, err := s.GetEvent(ctx, c.Event.UserID, c.Event.ID)
-		switch c.Type {
-		case agenda.EventDeleted:
+		switch {
+		case c.Type == agenda.EventDeleted:
 			if agenda.ErrorCode(err) != agenda.ENOTFOUND {
 				t.Errorf("published %s while the event is still stored (%v)", c.Type, err)
 			}
-		default:
-			if err != nil || !equal(got, c.Event) {
-				t.Errorf("published %s %v while the database holds %v (%v)", c.Type, c.Event, got, err)
-			}
+		case err != nil:
+			t.Errorf("published %s %v, not in the database (%v)", c.Type, c.Event, err)
+		case !s.viaDatabase && !equal(got, c.Event):
+			t.Errorf("published %s %v while the database holds %v", c.Type, c.Event, got)
 		}
 	})
 	s, _ = mustOpen(t, newDatabase(t), check)
@@ -746,23 +804,37 @@ func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) str
 		t.Fatalf("create with a canceled context: %v", err)
 	}
 
+	changes := rec.flushed(t, s)
+	if len(changes) != 1+8*10 {
+		t.Fatalf("published %d changes, want %d", len(changes), 1+8*10)
+	}
+	if first := changes[0]; first.Type != agenda.EventCreated || !equal(first.Event, e) {
+		t.Errorf("first change %v, want the create", first)
+	}
+	// Each writer's updates committed one after the other, so they must be
+	// published in that order, and the last one published is the state
+	// the database ended in.
+	next := map[int]int{}
+	for _, c := range changes[1:] {
+		var g, i int
+		if _, err := fmt.Sscanf(c.Event.Title, "v%d.%d", &g, &i); err != nil || c.Type != agenda.EventUpdated {
+			t.Fatalf("unexpected change %s %v", c.Type, c.Event)
+		}
+		if i != next[g] {
+			t.Fatalf("writer %d's update %d published after its update %d", g, i, next[g]-1)
+		}
+		next[g]++
+	}
+	if c := changes[len(changes)-1]; !equal(c.Event, final) {
+		t.Errorf("last update published %v, but the final state is %v", c.Event, final)
+	}
+
 	if err := s.DeleteEvent(ctx, "alice", e.ID); err != nil {
 		t.Fatal(err)
 	}
-
-	changes := rec.Changes()
-	if len(changes) != 1+8*10+1 {
-		t.Fatalf("published %d changes, want %d", len(changes), 1+8*10+1)
-	}
-	first, last := changes[0], changes[len(changes)-1]
-	if first.Type != agenda.EventCreated || !equal(first.Event, e) {
-		t.Errorf("first change %v, want the create", first)
-	}
-	if c := changes[len(changes)-2]; c.Type != agenda.EventUpdated || !equal(c.Event, final) {
-		t.Errorf("last update published %v, but the final state is %v", c.Event, final)
-	}
-	if last.Type != agenda.EventDeleted || !equal(last.Event, final) {
-		t.Errorf("last change %v, want the delete of %v", last, final)
+	changes = rec.flushed(t, s)
+	if last := changes[len(changes)-1]; len(changes) != 1+8*10+1 || last.Type != agenda.EventDeleted || !equal(last.Event, final) {
+		t.Errorf("after the delete, %d changes, the last %v; want %d, the delete of %v", len(changes), last, 1+8*10+1, final)
 	}
 }
 
@@ -839,7 +911,7 @@ func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) 
 	if total != writers*rounds || len(stored) != total {
 		t.Fatalf("acknowledged %d events, stored %d; want %d", total, len(stored), writers*rounds)
 	}
-	if got := len(pub.Changes()); got != 2*writers*rounds {
+	if got := len(pub.flushed(t, s)); got != 2*writers*rounds {
 		t.Fatalf("published %d changes, want %d", got, 2*writers*rounds)
 	}
 }
@@ -847,7 +919,7 @@ func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) 
 func testReopen(t *testing.T, newDatabase func(t *testing.T) string) {
 	ctx := context.Background()
 	url := newDatabase(t)
-	s, err := Open(ctx, url, nil)
+	s, err := Open(ctx, url, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -864,7 +936,7 @@ func testReopen(t *testing.T, newDatabase func(t *testing.T) string) {
 		t.Fatalf("second close: %v", err)
 	}
 
-	s, err = Open(ctx, url, nil)
+	s, err = Open(ctx, url, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -955,7 +1027,7 @@ func testSessions(t *testing.T, newDatabase func(t *testing.T) string) {
 // testSessionManager runs the store under scs itself, as the web UI will.
 func testSessionManager(t *testing.T, newDatabase func(t *testing.T) string) {
 	// scs sets expiries from the real clock.
-	s, err := Open(context.Background(), newDatabase(t), nil)
+	s, err := Open(context.Background(), newDatabase(t), nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

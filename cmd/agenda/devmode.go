@@ -16,6 +16,7 @@ const (
 	devGPTClientID     = "agenda-gpt-dev"
 	devGPTClientSecret = "agenda-gpt-dev-secret"
 	devWebClientID     = "agenda-web-dev"
+	devMCPClientID     = "agenda-mcp-dev" // public, with PKCE: MCP Inspector and other local MCP clients
 	devTokenCallback   = "/dev/callback"
 )
 
@@ -37,6 +38,13 @@ func newDevIdP(cfg config.Config, webCfg *web.Config) (*devidp.Provider, error) 
 				RedirectURIs:     []string{base + devTokenCallback},
 				RedirectURIGlobs: []string{"https://chatgpt.com/aip/*/oauth/callback"},
 				DefaultResource:  cfg.LogtoAPIResource,
+			},
+			{
+				// Loopback callbacks on any port, as local MCP clients
+				// (MCP Inspector, IDE agents) listen where they can.
+				ID: devMCPClientID, Public: true,
+				RedirectURIGlobs: []string{"http://localhost:*/**", "http://127.0.0.1:*/**"},
+				DefaultResource:  cfg.MCPResource,
 			},
 			{
 				ID: devWebClientID, Secret: webSecret,

@@ -6,6 +6,7 @@
 //	agenda setup          print what to paste into the GPT editor, and check the settings
 //	agenda token USER     sign in to the development identity provider and print an access token
 //	agenda healthcheck    exit 0 when the local server answers /healthz (for Docker)
+//	agenda migrate        copy a SQLite database into PostgreSQL (safe to re-run)
 package main
 
 import (
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runToken(ctx, args, getenv, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, getenv)
+	case "migrate":
+		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -58,6 +61,8 @@ const usage = `usage: agenda [command]
   setup        print what to paste into the GPT editor, and check the settings
   token USER   sign in to the development identity provider as USER and print an access token
   healthcheck  exit 0 when the local server answers /healthz
+  migrate -from FILE [-to URL]
+               copy a SQLite database into PostgreSQL (-to defaults to DATABASE_URL); safe to re-run
 
 Settings come from the environment; see README.md.
 `

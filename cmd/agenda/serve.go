@@ -17,6 +17,7 @@ import (
 	"github.com/agenda-gpt/agenda/auth"
 	"github.com/agenda-gpt/agenda/config"
 	"github.com/agenda-gpt/agenda/devidp"
+	"github.com/agenda-gpt/agenda/mcpserver"
 	"github.com/agenda-gpt/agenda/realtime"
 	"github.com/agenda-gpt/agenda/store"
 	"github.com/agenda-gpt/agenda/web"
@@ -33,6 +34,21 @@ const (
 	maxHeaderBytes    = 64 << 10
 	shutdownTimeout   = 25 * time.Second
 )
+
+// httpLimits are the http.Server's limits and the shutdown's grace period.
+type httpLimits struct {
+	readHeader, read, write, idle, shutdown time.Duration
+	maxHeaderBytes                          int
+}
+
+// serverLimits returns the constants above, unless a test has set a.limits
+// (to see a slow client cut off without waiting 10 s).
+func (a *app) serverLimits() httpLimits {
+	if a.limits != (httpLimits{}) {
+		return a.limits
+	}
+	return httpLimits{readHeaderTimeout, readTimeout, writeTimeout, idleTimeout, shutdownTimeout, maxHeaderBytes}
+}
 
 func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := config.Load(getenv)
@@ -62,13 +78,14 @@ func serve(ctx context.Context, cfg config.Config, ln net.Listener, logger *slog
 func serveApp(ctx context.Context, a *app, cfg config.Config, ln net.Listener, logger *slog.Logger, out io.Writer) error {
 	defer a.close()
 
+	lim := a.serverLimits()
 	srv := &http.Server{
 		Handler:           a.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -86,7 +103,7 @@ func serveApp(ctx context.Context, a *app, cfg config.Config, ln net.Listener, l
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), lim.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -104,12 +121,13 @@ type app struct {
 	hub     *realtime.Hub
 	auth    *auth.Authenticator
 	idp     *devidp.Provider
+	limits  httpLimits // zero: the constants; see serverLimits
 }
 
 func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
 	a := &app{hub: realtime.NewHub(realtime.Options{AllowedOrigins: cfg.Origins()})}
 	var err error
-	if a.store, err = store.Open(ctx, cfg.Database, a.hub); err != nil {
+	if a.store, err = store.Open(ctx, cfg.Database, a.hub, store.Options{MaxConns: cfg.DBMaxConns, Logger: logger}); err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	idpClient := &http.Client{Timeout: cfg.IdPTimeout}
@@ -151,9 +169,19 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		a.close()
 		return nil, err
 	}
+	mcp, err := mcpserver.New(mcpserver.Config{
+		Events: a.store, Verifier: a.auth,
+		Resource: cfg.MCPResource, Issuer: cfg.Issuer(),
+		MetadataURL: cfg.BaseURL.String() + "/.well-known/oauth-protected-resource/mcp",
+		Timeout:     cfg.RequestTimeout, Logger: logger,
+	})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
 	deps := api.Deps{
 		Events: a.store, Auth: a.auth, Hub: a.hub, Spec: spec, Ready: a.store.Ping,
-		Web: ui, Logger: logger,
+		Web: ui, MCP: mcp, Logger: logger,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
 	}
 	if ui.Enabled() {

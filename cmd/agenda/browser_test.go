@@ -1,0 +1,388 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browserWait bounds each step in the browser; none comes near it.
+const browserWait = 15 * time.Second
+
+// browserZone is the browser's time zone, so what the page shows does not
+// depend on the machine's.
+const browserZone = "Europe/Paris"
+
+// TestBrowser drives the signed-in page in headless Chromium against the
+// real app and identity provider: what the person sees while their GPT
+// works.
+func TestBrowser(t *testing.T) {
+	t.Parallel()
+	browser := startBrowser(t)
+	idp := startIdP(t)
+
+	t.Run("the GPT's changes appear live", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("alice", gptOpaqueClient)
+		for _, e := range []map[string]any{
+			{"title": "Dentist", "start": atDay(1, 9, 30), "end": atDay(1, 10, 0), "time_zone": browserZone, "location": "12 rue de la Paix"},
+			{"title": "Flight to Lisbon", "start": atDay(2, 7, 15), "end": atDay(2, 9, 45), "time_zone": browserZone, "notes": "Terminal 2E, seat 14C"},
+			{"title": "Conference", "start": atDay(3, 0, 0), "end": atDay(5, 0, 0), "time_zone": browserZone, "all_day": true, "location": "Lisbon"},
+		} {
+			app.call("POST", "/api/events", gpt, e).event(t)
+		}
+
+		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab.signIn(app, "alice")
+		tab.do(chromedp.WaitVisible(chromedp.CSS(`#user-name`)))
+		if n := tab.count(`li.event`); n != 3 {
+			t.Fatalf("the page lists %d events, want the 3 of the snapshot", n)
+		}
+		// A page that reloads loses this; the changes must come without one.
+		tab.eval(`window.agendaTestNoReload = true`)
+
+		ev := app.call("POST", "/api/events", gpt, map[string]any{
+			"title": "Lunch with Sam", "start": atDay(1, 12, 30), "end": atDay(1, 13, 30), "time_zone": browserZone, "location": "Café Marly",
+		}).event(t)
+		tab.do(chromedp.WaitVisible(chromedp.CSS(eventSel(ev.ID) + `.changed`)))
+		tab.waitText(eventSel(ev.ID)+` .event-title`, "Lunch with Sam")
+		tab.screenshot("agenda-signed-in.png")
+
+		app.call("PATCH", "/api/events/"+ev.ID, gpt, map[string]any{"title": "Lunch with Sam and Ana", "location": "Le Train Bleu"}).event(t)
+		tab.waitText(eventSel(ev.ID)+` .event-title`, "Lunch with Sam and Ana")
+		tab.waitText(eventSel(ev.ID)+` .event-location`, "Location: Le Train Bleu")
+		tab.do(chromedp.WaitVisible(chromedp.CSS(eventSel(ev.ID) + `.changed`)))
+
+		if r := app.call("DELETE", "/api/events/"+ev.ID, gpt, nil); r.Status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+		tab.do(chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))))
+		if !tab.eval(`window.agendaTestNoReload === true && document.querySelectorAll('li.event').length === 3`) {
+			t.Error("the page reloaded, or lost events, while showing the changes")
+		}
+	})
+
+	t.Run("a change in one tab appears in another", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("bob", gptOpaqueClient)
+		ev := app.call("POST", "/api/events", gpt, map[string]any{"title": "Team lunch", "start": atDay(1, 12, 0), "time_zone": browserZone}).event(t)
+
+		one := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		one.signIn(app, "bob")
+		two := newTab(t, one.ctx, false) // the same browser, so the same session
+		two.do(chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
+
+		// Edit in the first tab.
+		one.do(
+			chromedp.Click(chromedp.CSS(eventSel(ev.ID)+` [data-action="edit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-dialog[open]`)),
+			chromedp.SetValue(chromedp.CSS(`#event-title`), "Team lunch (moved)"),
+			chromedp.SetValue(chromedp.CSS(`#event-location`), "Canteen"),
+			chromedp.Click(chromedp.CSS(`#event-save`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#event-dialog`)),
+		)
+		two.waitText(eventSel(ev.ID)+` .event-title`, "Team lunch (moved)")
+		two.do(chromedp.WaitVisible(chromedp.CSS(eventSel(ev.ID) + `.changed`)))
+		if got := app.call("GET", "/api/events/"+ev.ID, gpt, nil).event(t); got.Title != "Team lunch (moved)" || got.Location != "Canteen" {
+			t.Errorf("the GPT reads %+v", got)
+		}
+
+		// Add in the first tab.
+		one.do(
+			chromedp.Click(chromedp.CSS(`#add-event`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-dialog[open]`)),
+			chromedp.SetValue(chromedp.CSS(`#event-title`), "Added in the page"),
+			chromedp.Click(chromedp.CSS(`#event-save`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#event-dialog`)),
+		)
+		two.poll(`[...document.querySelectorAll('li.event.changed .event-title')].some((n) => n.textContent === 'Added in the page')`)
+
+		// Delete in the first tab: it takes two presses.
+		one.do(
+			chromedp.Click(chromedp.CSS(eventSel(ev.ID)+` [data-action="edit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-dialog[open]`)),
+			chromedp.Click(chromedp.CSS(`#event-delete`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-delete[data-confirm]`)),
+		)
+		if one.count(eventSel(ev.ID)) != 1 {
+			t.Fatal("one press deleted the event")
+		}
+		one.do(
+			chromedp.Click(chromedp.CSS(`#event-delete`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#event-dialog`)),
+			chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))),
+		)
+		two.do(chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))))
+		if r := app.call("GET", "/api/events/"+ev.ID, gpt, nil); r.Status != http.StatusNotFound {
+			t.Errorf("the GPT still finds the deleted event: %d", r.Status)
+		}
+	})
+
+	t.Run("the page reconnects after a restart", func(t *testing.T) {
+		t.Parallel()
+		app := startRestartableApp(t, idp)
+		gpt := app.token("carol", gptOpaqueClient)
+
+		// While the server is down the browser logs its refused attempts to
+		// connect; those are expected here, and only here.
+		tab := newTab(t, browser, true, chromedp.WithNewBrowserContext())
+		tab.signIn(app.testApp, "carol")
+		tab.eval(`window.agendaTestNoReload = true`)
+		// Count the attempts to reconnect.
+		tab.eval(`window.agendaTestAttempts = 0, new MutationObserver(() => {
+			if (document.querySelector('#connection').dataset.state === 'connecting') window.agendaTestAttempts++;
+		}).observe(document.querySelector('#connection'), { attributes: true })`)
+
+		app.Stop()
+		// Offline, and still offline after an attempt failed: the page keeps
+		// trying while the server is away.
+		tab.poll(`window.agendaTestAttempts >= 1 && document.querySelector('#connection').dataset.state === 'offline'`)
+		app.Start()
+		tab.do(chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
+
+		ev := app.call("POST", "/api/events", gpt, map[string]any{"title": "After the restart", "start": atDay(1, 8, 0), "time_zone": browserZone}).event(t)
+		tab.do(chromedp.WaitVisible(chromedp.CSS(eventSel(ev.ID) + `.changed`)))
+		if !tab.eval(`window.agendaTestNoReload === true`) {
+			t.Error("the page reloaded to recover")
+		}
+	})
+}
+
+// startBrowser starts one headless Chromium for the test, and returns the
+// context new tabs derive from. Without Chromium the test is skipped, but
+// on CI, which installs it, it fails.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		path, err = exec.LookPath("chromium-browser")
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
+		}
+		t.Skip("chromium not found in PATH; install it to run the browser tests")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // root in a container
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		// Nothing but the test's own servers: this keeps Chromium off a
+		// network it may not reach.
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.Env("TZ="+browserZone, "LANGUAGE=en_US"),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", path, err)
+	}
+	return ctx
+}
+
+// browserTab is one page, whose console the test watches: an uncaught exception,
+// a console.error or an error in the browser's log fails the test.
+type browserTab struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+	marks    chan string // console.debug marks, to know the log is read up to them
+}
+
+// newTab opens a tab in parent's browser context (a new one with
+// chromedp.WithNewBrowserContext). With serverDown, the browser's log of
+// refused connections is tolerated, as when the test stops the server.
+func newTab(t *testing.T, parent context.Context, serverDown bool, opts ...chromedp.ContextOption) *browserTab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("open a tab: %v", err)
+	}
+	tb := &browserTab{t: t, ctx: ctx, marks: make(chan string, 1)}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			switch {
+			case m.Type == chromedp.ConsoleDebug && strings.HasPrefix(m.Text, "agenda-test-mark"):
+				select {
+				case tb.marks <- m.Text:
+				case <-ctx.Done():
+					return
+				}
+			case serverDown && m.Source == "network" && strings.Contains(m.Text, "net::ERR_CONNECTION_REFUSED"):
+			case m.IsException(), m.Type == chromedp.ConsoleError:
+				tb.mu.Lock()
+				tb.problems = append(tb.problems, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+				tb.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		tb.checkConsole()
+		cancel()
+		<-done
+	})
+	return tb
+}
+
+// checkConsole reads the console up to now and reports its problems.
+func (tb *browserTab) checkConsole() {
+	tb.t.Helper()
+	mark := "agenda-test-mark " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`console.debug(`+strconv.Quote(mark)+`)`)); err != nil {
+		tb.t.Errorf("console: %v", err)
+		return
+	}
+	for seen := ""; seen != mark; {
+		select {
+		case seen = <-tb.marks:
+		case <-ctx.Done():
+			tb.t.Errorf("console: the mark never came: %v", ctx.Err())
+			return
+		}
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, p := range tb.problems {
+		tb.t.Errorf("browser console: %s", p)
+	}
+}
+
+// do runs steps, each wait bounded by browserWait. On failure it saves a
+// screenshot of the page next to the other artifacts.
+func (tb *browserTab) do(steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.screenshot("failure.png")
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// poll waits until the JavaScript expression is true.
+func (tb *browserTab) poll(expr string) {
+	tb.t.Helper()
+	tb.do(chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(browserWait)))
+}
+
+// waitText waits until the element sel exists with exactly text.
+func (tb *browserTab) waitText(sel, text string) {
+	tb.t.Helper()
+	tb.poll(fmt.Sprintf(`document.querySelector(%q)?.textContent === %q`, sel, text))
+}
+
+// eval evaluates a JavaScript expression to a boolean.
+func (tb *browserTab) eval(expr string) bool {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return ok
+}
+
+// count returns how many elements match the CSS selector.
+func (tb *browserTab) count(sel string) int {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		tb.t.Fatalf("count %s: %v", sel, err)
+	}
+	return n
+}
+
+// signIn signs user in through the provider's login form and waits until
+// the agenda is live.
+func (tb *browserTab) signIn(app *testApp, user string) {
+	tb.t.Helper()
+	tb.do(
+		chromedp.Navigate(app.URL+"/"),
+		chromedp.Click(chromedp.CSS(`#sign-in`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="username"]`), user),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)),
+	)
+}
+
+// screenshot saves the whole page as a PNG under the artifacts directory.
+func (tb *browserTab) screenshot(name string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Errorf("screenshot: %v", err)
+		return
+	}
+	path := filepath.Join(artifactsDir(tb.t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tb.t.Errorf("screenshot: %v", err)
+		return
+	}
+	tb.t.Logf("screenshot: %s", path)
+}
+
+// artifactsDir is where a test leaves files for people to look at:
+// $ARTIFACTS_DIR/<test name> when set (CI uploads it), else a temporary
+// directory.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("ARTIFACTS_DIR")
+	if root == "" {
+		return t.TempDir()
+	}
+	dir := filepath.Join(root, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// eventSel selects the list item of the event with id.
+func eventSel(id string) string {
+	return `li.event[data-event-id="` + id + `"]`
+}
+
+// atDay is hour:minute, days from today, in the browser's zone.
+func atDay(days, hour, minute int) string {
+	loc, err := time.LoadLocation(browserZone)
+	if err != nil {
+		panic(err)
+	}
+	now := time.Now().In(loc)
+	return time.Date(now.Year(), now.Month(), now.Day()+days, hour, minute, 0, 0, loc).Format(time.RFC3339)
+}
