@@ -62,17 +62,18 @@ type EventPatch struct {
 
 // ListQuery selects a page of one user's events.
 type ListQuery struct {
-	From   *time.Time // events that end at or after From (or start at or after it)
+	From   *time.Time // events that end after From (or start at or after it)
 	To     *time.Time // events that start before To
 	Text   string     // case-insensitive search in title, notes and location
 	Limit  int        // 1..MaxLimit; 0 means DefaultLimit
 	Cursor string     // opaque, from a previous page's NextCursor
 }
 
-// Page is one page of a listing, ordered by start then id.
+// Page is one page of a listing, ordered by start then id. Its JSON is the
+// listEvents response.
 type Page struct {
-	Events     []Event
-	NextCursor string // empty on the last page
+	Events     []Event `json:"events"`
+	NextCursor string  `json:"next_cursor"` // empty on the last page
 }
 
 // Limits shared by the spec, the store and the MCP tools.

@@ -51,6 +51,29 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
+// MarshalJSON writes the listEvents response, an empty page as
+// "events": []. Each event's JSON is spliced in as it is: encoding/json
+// would scan every one again to compact it, a tenth of a listing's cost.
+func (p Page) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 512*len(p.Events)+64)
+	buf = append(buf, `{"events":[`...)
+	for i, e := range p.Events {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		b, err := e.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, b...)
+	}
+	cursor, err := json.Marshal(p.NextCursor)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(buf, `],"next_cursor":`...), cursor...), '}'), nil
+}
+
 // UnmarshalJSON reads the wire form back, for clients written in Go (tests,
 // the load benchmark).
 func (e *Event) UnmarshalJSON(b []byte) error {
@@ -241,4 +264,25 @@ func truncated(t *time.Time) *time.Time {
 // String is for logs and test failures.
 func (e Event) String() string {
 	return fmt.Sprintf("Event{%s %q %s}", e.ID, e.Title, e.Start.Format(time.RFC3339))
+}
+
+// Normalized checks a listing request and returns it with the defaults
+// filled in. Stores call it, so the API and the MCP tools share the rules.
+func (q ListQuery) Normalized() (ListQuery, error) {
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultLimit
+	case q.Limit < 1 || q.Limit > MaxLimit:
+		return q, Errorf(EINVALID, "limit %d is out of range; send a limit from 1 to %d, or leave it out for %d", q.Limit, MaxLimit, DefaultLimit)
+	}
+	// from == to is allowed: it asks what is on at that instant.
+	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
+		return q, Errorf(EINVALID, "from (%s) must be before to (%s); send a window such as from=2026-12-01T00:00:00+01:00 and to=2026-12-08T00:00:00+01:00",
+			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	}
+	q.Text = strings.TrimSpace(q.Text)
+	if n := utf8.RuneCountInString(q.Text); n > MaxTextQueryLen {
+		return q, Errorf(EINVALID, "the search text q is %d characters long; shorten it to at most %d", n, MaxTextQueryLen)
+	}
+	return q, nil
 }

@@ -50,10 +50,10 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			need = agenda.ScopeRead
 		}
 		if !id.HasScope(need) {
-			detail := "the access token lacks the " + need + " scope; ask for it when signing in (scope: read write), and check that the user's Logto role grants it"
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", detail, "scope", need))
+			err := agenda.MissingScope(need)
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", err.Message, "scope", need))
 			c.Set(authFailureKey, authFailure{reason: "missing scope " + need, clientID: id.ClientID, expiry: id.ExpiresAt})
-			return agenda.Errorf(agenda.EFORBIDDEN, "%s", detail)
+			return err
 		}
 		c.Set(identityKey, id)
 		return next(c)

@@ -10,46 +10,14 @@ import (
 	"github.com/agenda-gpt/agenda"
 )
 
-// eventList is the listEvents response.
-type eventList struct {
-	Events     []agenda.Event `json:"events"`
-	NextCursor string         `json:"next_cursor"`
-}
-
-// newEventBody and eventPatchBody are the request bodies as the spec
-// describes them. Times arrive as strings the spec has already checked.
-type newEventBody struct {
-	Title     string  `json:"title"`
-	Start     string  `json:"start"`
-	End       *string `json:"end"`
-	TimeZone  string  `json:"time_zone"`
-	AllDay    bool    `json:"all_day"`
-	Location  string  `json:"location"`
-	Notes     string  `json:"notes"`
-	RequestID string  `json:"request_id"`
-}
-
-type eventPatchBody struct {
-	Title    *string `json:"title"`
-	Start    *string `json:"start"`
-	End      *string `json:"end"`
-	TimeZone *string `json:"time_zone"`
-	AllDay   *bool   `json:"all_day"`
-	Location *string `json:"location"`
-	Notes    *string `json:"notes"`
-}
-
 func (s *server) handleListEvents(c echo.Context) error {
 	q := agenda.ListQuery{Text: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
 	var err error
-	if q.From, err = optionalTime("from", c.QueryParam("from")); err != nil {
+	if q.From, err = queryTime(c, "from"); err != nil {
 		return err
 	}
-	if q.To, err = optionalTime("to", c.QueryParam("to")); err != nil {
+	if q.To, err = queryTime(c, "to"); err != nil {
 		return err
-	}
-	if q.From != nil && q.To != nil && !q.From.Before(*q.To) {
-		return agenda.Errorf(agenda.EINVALID, "from must be before to; send a window such as from=2026-12-01T00:00:00+01:00&to=2026-12-08T00:00:00+01:00")
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		if err := echo.QueryParamsBinder(c).Int("limit", &q.Limit).BindError(); err != nil {
@@ -63,31 +31,24 @@ func (s *server) handleListEvents(c echo.Context) error {
 	if page.Events == nil {
 		page.Events = []agenda.Event{}
 	}
-	return writeJSON(c, http.StatusOK, eventList{Events: page.Events, NextCursor: page.NextCursor})
+	b, err := page.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
 func (s *server) handleCreateEvent(c echo.Context) error {
-	var body newEventBody
+	var body agenda.NewEventInput
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
-	in := agenda.NewEvent{
-		Title: body.Title, TimeZone: body.TimeZone, AllDay: body.AllDay,
-		Location: body.Location, Notes: body.Notes, RequestID: body.RequestID,
+	in, err := body.Parse()
+	if err != nil {
+		return err
 	}
 	if in.RequestID == "" {
 		in.RequestID = c.Request().Header.Get("Idempotency-Key")
-	}
-	var err error
-	if in.Start, err = parseTime("start", body.Start); err != nil {
-		return err
-	}
-	if body.End != nil {
-		end, err := parseTime("end", *body.End)
-		if err != nil {
-			return err
-		}
-		in.End = &end
 	}
 	ev, replayed, err := s.Events.CreateEvent(c.Request().Context(), identity(c).UserID, in)
 	if err != nil {
@@ -109,28 +70,13 @@ func (s *server) handleGetEvent(c echo.Context) error {
 }
 
 func (s *server) handleUpdateEvent(c echo.Context) error {
-	var body eventPatchBody
+	var body agenda.EventPatchInput
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
-	p := agenda.EventPatch{Title: body.Title, TimeZone: body.TimeZone, AllDay: body.AllDay, Location: body.Location, Notes: body.Notes}
-	if body.Start != nil {
-		start, err := parseTime("start", *body.Start)
-		if err != nil {
-			return err
-		}
-		p.Start = &start
-	}
-	if body.End != nil {
-		if *body.End == "" {
-			p.ClearEnd = true
-		} else {
-			end, err := parseTime("end", *body.End)
-			if err != nil {
-				return err
-			}
-			p.End = &end
-		}
+	p, err := body.Parse()
+	if err != nil {
+		return err
 	}
 	ev, err := s.Events.UpdateEvent(c.Request().Context(), identity(c).UserID, c.Param("id"), p)
 	if err != nil {
@@ -156,18 +102,8 @@ func decodeBody(c echo.Context, v any) error {
 	return nil
 }
 
-func parseTime(field, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, agenda.Errorf(agenda.EINVALID, "%s must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00", field)
-	}
-	return t, nil
-}
-
-func optionalTime(field, v string) (*time.Time, error) {
-	if v == "" {
-		return nil, nil
-	}
-	t, err := parseTime(field, v)
-	return &t, err
+// queryTime reads an optional date-time query parameter.
+func queryTime(c echo.Context, name string) (*time.Time, error) {
+	v := c.QueryParam(name)
+	return agenda.OptionalTime(name, &v)
 }

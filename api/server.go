@@ -95,12 +95,9 @@ func NewServer(d Deps) (*echo.Echo, error) {
 	return e, nil
 }
 
-// jsonEncode writes v without HTML escaping, so notes with < or & read as
-// they were written.
+// jsonEncode writes v as one line of JSON.
 func jsonEncode(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return json.NewEncoder(w).Encode(v)
 }
 
 // writeJSON answers with status and v as JSON.

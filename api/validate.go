@@ -20,6 +20,11 @@ import (
 // whatever BASE_URL is.
 func (s *server) validateRequest(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if strings.HasSuffix(c.Path(), "/*") || c.Path() == "/api" {
+			// No /api route matched: echo's catch-all for the group
+			// answers 404 or 405, once the group's middleware has run.
+			return next(c)
+		}
 		route, err := s.Spec.route(c)
 		if err != nil {
 			return err
@@ -38,6 +43,11 @@ func (s *server) validateRequest(next echo.HandlerFunc) echo.HandlerFunc {
 			},
 		}
 		if err := openapi3filter.ValidateRequest(c.Request().Context(), in); err != nil {
+			if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+				// A body sent without a length, cut off at the limit while
+				// read for validation: too large, not malformed.
+				return echo.ErrStatusRequestEntityTooLarge
+			}
 			return agenda.Errorf(agenda.EINVALID, "%s", explainValidation(err))
 		}
 		return next(c)

@@ -17,11 +17,11 @@ const snapshotCap = 1000
 // snapshot covers the window the client asks for (from, to), by default from
 // the start of today in the earliest time zone, so "today" is whole anywhere.
 func (s *server) handleWebSocket(c echo.Context) error {
-	from, err := optionalTime("from", c.QueryParam("from"))
+	from, err := queryTime(c, "from")
 	if err != nil {
 		return err
 	}
-	to, err := optionalTime("to", c.QueryParam("to"))
+	to, err := queryTime(c, "to")
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 type Config struct {
 	BaseURL  *url.URL // BASE_URL: the public URL of the app
 	Port     int      // PORT
-	Database string   // DATABASE_URL: a file path, a sqlite: URL, or (later) postgres://
+	Database string   // DATABASE_URL: a file path or sqlite: URL (SQLite), or a postgres:// URL
 
 	LogtoEndpoint    *url.URL // LOGTO_ENDPOINT; nil selects the built-in development provider
 	LogtoAPIResource string   // LOGTO_API_RESOURCE: the API resource indicator JWTs are issued for

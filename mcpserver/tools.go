@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -107,7 +106,10 @@ func (s *Server) add(srv *mcp.Server, spec *openAPI, t tool) error {
 		}
 		token := req.Extra.TokenInfo
 		if !slices.Contains(token.Scopes, t.scope) {
-			return toolError(missingScope(t.scope)), nil
+			// A tool error, not a 403 asking for step-up authorization: Logto
+			// silently drops a scope the user's role does not grant, so signing
+			// in again would loop. The model reads the error and tells the user.
+			return toolError(agenda.MissingScope(t.scope).Message), nil
 		}
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
@@ -153,15 +155,6 @@ func (t tool) definition(spec *openAPI) (*mcp.Tool, *input, error) {
 	return def, in, nil
 }
 
-// missingScope is the API's 403 detail. A tool error, rather than a 403
-// asking for step-up authorization, because signing in again cannot help:
-// Logto silently drops a scope the user's role does not grant, so the
-// client would loop through sign-in to get the same token. The model reads
-// the error and tells the user, who can ask for the role.
-func missingScope(scope string) string {
-	return "the access token lacks the " + scope + " scope; ask for it when signing in (scope: read write), and check that the user's Logto role grants it"
-}
-
 func listEvents(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
 	var args struct {
 		From   *string `json:"from"`
@@ -175,20 +168,17 @@ func listEvents(ctx context.Context, events agenda.EventService, userID string, 
 	}
 	q := agenda.ListQuery{Text: args.Q, Limit: args.Limit, Cursor: args.Cursor}
 	var err error
-	if q.From, err = optionalTime("from", args.From); err != nil {
+	if q.From, err = agenda.OptionalTime("from", args.From); err != nil {
 		return nil, err
 	}
-	if q.To, err = optionalTime("to", args.To); err != nil {
+	if q.To, err = agenda.OptionalTime("to", args.To); err != nil {
 		return nil, err
 	}
 	page, err := events.ListEvents(ctx, userID, q)
 	if err != nil {
 		return nil, err
 	}
-	if page.Events == nil {
-		page.Events = []agenda.Event{}
-	}
-	raw, err := encode(eventList{Events: page.Events, NextCursor: page.NextCursor})
+	raw, err := encode(page)
 	if err != nil {
 		return nil, err
 	}
@@ -231,28 +221,12 @@ func getEvent(ctx context.Context, events agenda.EventService, userID string, de
 }
 
 func createEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args struct {
-		Title     string  `json:"title"`
-		Start     string  `json:"start"`
-		End       *string `json:"end"`
-		TimeZone  string  `json:"time_zone"`
-		AllDay    bool    `json:"all_day"`
-		Location  string  `json:"location"`
-		Notes     string  `json:"notes"`
-		RequestID string  `json:"request_id"`
-	}
+	var args agenda.NewEventInput
 	if err := decode(&args); err != nil {
 		return nil, err
 	}
-	in := agenda.NewEvent{
-		Title: args.Title, TimeZone: args.TimeZone, AllDay: args.AllDay,
-		Location: args.Location, Notes: args.Notes, RequestID: args.RequestID,
-	}
-	var err error
-	if in.Start, err = parseTime("start", args.Start); err != nil {
-		return nil, err
-	}
-	if in.End, err = optionalTime("end", args.End); err != nil {
+	in, err := args.Parse()
+	if err != nil {
 		return nil, err
 	}
 	ev, replayed, err := events.CreateEvent(ctx, userID, in)
@@ -267,26 +241,14 @@ func createEvent(ctx context.Context, events agenda.EventService, userID string,
 
 func updateEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
 	var args struct {
-		ID       string  `json:"id"`
-		Title    *string `json:"title"`
-		Start    *string `json:"start"`
-		End      *string `json:"end"`
-		TimeZone *string `json:"time_zone"`
-		AllDay   *bool   `json:"all_day"`
-		Location *string `json:"location"`
-		Notes    *string `json:"notes"`
+		ID string `json:"id"`
+		agenda.EventPatchInput
 	}
 	if err := decode(&args); err != nil {
 		return nil, err
 	}
-	p := agenda.EventPatch{Title: args.Title, TimeZone: args.TimeZone, AllDay: args.AllDay, Location: args.Location, Notes: args.Notes}
-	var err error
-	if p.Start, err = optionalTime("start", args.Start); err != nil {
-		return nil, err
-	}
-	if args.End != nil && *args.End == "" {
-		p.ClearEnd = true
-	} else if p.End, err = optionalTime("end", args.End); err != nil {
+	p, err := args.Parse()
+	if err != nil {
 		return nil, err
 	}
 	ev, err := events.UpdateEvent(ctx, userID, args.ID, p)
@@ -307,12 +269,6 @@ func deleteEvent(ctx context.Context, events agenda.EventService, userID string,
 		return nil, err
 	}
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "Deleted event " + args.ID + "."}}}, nil
-}
-
-// eventList is the listEvents response body.
-type eventList struct {
-	Events     []agenda.Event `json:"events"`
-	NextCursor string         `json:"next_cursor"`
 }
 
 // wireEvent reads back the fields of an event's JSON the text rendering
@@ -397,21 +353,5 @@ func encode(v any) (json.RawMessage, error) {
 }
 
 func errorf(format string, args ...any) error { return agenda.Errorf(agenda.EINVALID, format, args...) }
-
-func parseTime(field, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, errorf("%s must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00", field)
-	}
-	return t, nil
-}
-
-func optionalTime(field string, v *string) (*time.Time, error) {
-	if v == nil {
-		return nil, nil
-	}
-	t, err := parseTime(field, *v)
-	return &t, err
-}
 
 func ptr[T any](v T) *T { return &v }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/agenda-gpt/agenda"
 	"gorm.io/gorm"
@@ -118,24 +117,13 @@ func errNotFound(id string) error {
 // and contain q.Text, ordered by start then id. Bounds are compared at whole
 // seconds, the precision events are stored with.
 func (s *Store) ListEvents(ctx context.Context, userID string, q agenda.ListQuery) (agenda.Page, error) {
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = agenda.DefaultLimit
-	case limit < 1 || limit > agenda.MaxLimit:
-		return agenda.Page{}, agenda.Errorf(agenda.EINVALID,
-			"limit %d is out of range; send a limit from 1 to %d, or leave it out for %d", limit, agenda.MaxLimit, agenda.DefaultLimit)
+	q, err := q.Normalized()
+	if err != nil {
+		return agenda.Page{}, err
 	}
-	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
-		return agenda.Page{}, agenda.Errorf(agenda.EINVALID, "to (%s) is before from (%s); send a to later than the from",
-			q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
-	}
-	text := strings.TrimSpace(q.Text)
-	if n := utf8.RuneCountInString(text); n > agenda.MaxTextQueryLen {
-		return agenda.Page{}, agenda.Errorf(agenda.EINVALID, "the search text is %d characters long; shorten it to at most %d", n, agenda.MaxTextQueryLen)
-	}
+	limit, text := q.Limit, q.Text
 
-	db := s.reader.WithContext(ctx).Where("user_id = ?", userID)
+	db := s.reader.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID)
 	if q.To != nil {
 		db = db.Where("start_unix < ?", q.To.Unix())
 	}
@@ -158,8 +146,8 @@ func (s *Store) ListEvents(ctx context.Context, userID string, q agenda.ListQuer
 		db = db.Where("(start_unix, id) > (?, ?)", start, id)
 	}
 
-	var rows []eventRow
-	if err := db.Order("start_unix, id").Limit(limit + 1).Find(&rows).Error; err != nil {
+	rows, err := scanEvents(db.Select(eventColumns).Order("start_unix, id").Limit(limit+1), limit+1)
+	if err != nil {
 		return agenda.Page{}, wrap("list events", err)
 	}
 	var page agenda.Page
@@ -201,17 +189,44 @@ func decodeCursor(c string) (start int64, id string, ok bool) {
 	return start, id, true
 }
 
+// eventColumns are the columns reading an event needs: not the search
+// text nor the span columns, which only serve queries.
+const eventColumns = "id, user_id, title, start_unix, end_unix, time_zone, all_day, location, notes, created_unix, updated_unix"
+
+// scanEvents runs a query that selects eventColumns and scans the rows by
+// hand: in a listing, GORM's reflection, row by row and column by column,
+// cost more than the query. limit is the most rows the query returns.
+func scanEvents(db *gorm.DB, limit int) ([]eventRow, error) {
+	rows, err := db.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	// Room for a page as the GPT asks for it, not for the largest one:
+	// a WebSocket's snapshot asks for 200 and usually finds a few.
+	out := make([]eventRow, 0, min(limit, 32))
+	for rows.Next() {
+		var r eventRow
+		if err := rows.Scan(&r.ID, &r.UserID, &r.Title, &r.StartUnix, &r.EndUnix, &r.TimeZone, &r.AllDay,
+			&r.Location, &r.Notes, &r.CreatedUnix, &r.UpdatedUnix); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // GetEvent returns one of the user's events.
 func (s *Store) GetEvent(ctx context.Context, userID, id string) (agenda.Event, error) {
-	var r eventRow
-	err := s.reader.WithContext(ctx).Where("user_id = ? AND id = ?", userID, id).Take(&r).Error
+	rows, err := scanEvents(s.reader.WithContext(ctx).Model(&eventRow{}).Select(eventColumns).
+		Where("user_id = ? AND id = ?", userID, id).Limit(1), 1)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return agenda.Event{}, errNotFound(id)
 	case err != nil:
 		return agenda.Event{}, wrap("get event", err)
+	case len(rows) == 0:
+		return agenda.Event{}, errNotFound(id)
 	}
-	return r.event(), nil
+	return rows[0].event(), nil
 }
 
 // CreateEvent stores a new event for the user. With a RequestID, a retry of

@@ -53,11 +53,15 @@ func claimRequest(tx *gorm.DB, userID, requestID string, row eventRow, now time.
 		CreatedUnix: now.Unix(),
 	}
 	mine := tx.Where("user_id = ? AND request_id = ?", userID, requestID)
-	// An expired key not yet pruned is free again.
-	if err := mine.Session(&gorm.Session{}).Where("created_unix < ?", idempotencyCutoff(now)).Delete(&idempotencyRow{}).Error; err != nil {
-		return nil, err
-	}
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&claim)
+	// One statement claims a free key, or takes over an expired one not
+	// yet pruned; a live key is left alone (no row affected).
+	res := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "user_id"}, {Name: "request_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"request_hash", "event_id", "response", "created_unix"}),
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Lt{Column: clause.Column{Table: "idempotency_keys", Name: "created_unix"}, Value: idempotencyCutoff(now)},
+		}},
+	}).Create(&claim)
 	if res.Error != nil {
 		return nil, res.Error
 	}

@@ -67,6 +67,12 @@ func sqlitePath(databaseURL string) (string, error) {
 // this process the single writer means writes never wait on each other.
 const busyTimeoutMS = 10000
 
+// stmtCacheSize is how many prepared statements each connection keeps, so
+// that a statement is parsed and planned once per connection rather than
+// on every call (inside transactions too): the store sends a few dozen
+// distinct statements.
+const stmtCacheSize = 64
+
 // openSQLite opens the file databaseURL names, creating it and its folder
 // (unless opts.MustExist), with a writer of one connection and a pool of
 // read-only connections, and creates the tables.
@@ -89,7 +95,7 @@ func (s *Store) openSQLite(ctx context.Context, databaseURL string, opts Options
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("store: create the database folder: %w", err)
 	}
-	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", busyTimeoutMS)
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=%d", busyTimeoutMS, stmtCacheSize)
 
 	// _txlock=immediate makes BEGIN take the write lock at once, so a
 	// transaction never fails half-way when it first writes.
@@ -100,7 +106,7 @@ func (s *Store) openSQLite(ctx context.Context, databaseURL string, opts Options
 		s.closeDB()
 		return err
 	}
-	s.writing = make(chan struct{}, 1)
+	s.writes = newWriteQueue()
 	if err := s.writer.WithContext(ctx).AutoMigrate(tables...); err != nil {
 		s.closeDB()
 		return fmt.Errorf("store: create tables: %w", err)

@@ -46,9 +46,10 @@ type Store struct {
 	pub    agenda.Publisher
 	now    func() time.Time
 
-	// writing holds one token while a write runs (SQLite only; nil on
-	// PostgreSQL, where transactions commit concurrently); see write.
-	writing chan struct{}
+	// writes queues the writes for SQLite's single writer, which commits
+	// them in groups (batch.go); nil on PostgreSQL, where transactions
+	// commit concurrently.
+	writes *writeQueue
 	// viaDatabase is set on PostgreSQL: changes are announced with
 	// pg_notify inside their transaction, and listener publishes them.
 	viaDatabase bool
@@ -161,20 +162,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // transaction announces nothing:
 //
 //   - SQLite: once the transaction has committed, write publishes the change;
-//     the critical section spans commit and publish.
+//     the critical section spans commit and publish. Writes that queue for
+//     the single writer share a transaction, each in a savepoint (batch.go).
 //   - PostgreSQL: the change is sent with pg_notify inside the transaction;
 //     PostgreSQL delivers it to every listener when, and only when, the
 //     transaction commits, in commit order.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) (*agenda.Change, error)) error {
-	if s.writing != nil {
-		select {
-		case s.writing <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-s.writing }()
+	if s.writes != nil {
+		return s.writeGrouped(ctx, fn)
 	}
-
 	var change *agenda.Change
 	err := s.writer.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
