@@ -91,14 +91,15 @@ func (s *server) recoverPanics() echo.MiddlewareFunc {
 	}
 }
 
-// securityHeaders are set on every response; pages add their own CSP.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// securityHeaders are set on every response; pages add their own CSP. HSTS
+// follows BASE_URL, not a request header a client could forge.
+func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		if c.Scheme() == "https" {
+		if s.HTTPS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		return next(c)

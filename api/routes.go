@@ -14,7 +14,7 @@ func (s *server) routes() {
 		middleware.RequestID(),
 		s.logRequests(),
 		s.recoverPanics(),
-		securityHeaders,
+		s.securityHeaders,
 	)
 
 	e.GET("/healthz", s.handleHealthz)

@@ -57,6 +57,7 @@ type Deps struct {
 	MCP      MCP                             // the MCP endpoint (package mcpserver), at /mcp
 	Logger   *slog.Logger
 
+	HTTPS          bool    // BASE_URL is https: send Strict-Transport-Security
 	RateLimit      float64 // requests per second per user
 	RateBurst      int
 	RequestTimeout time.Duration
@@ -89,6 +90,10 @@ func NewServer(d Deps) (*echo.Echo, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client's address is the connection's: X-Forwarded-For and
+	// X-Real-IP are whatever a client says (nothing here keys on the
+	// address; the rate limit is per user).
+	e.IPExtractor = echo.ExtractIPDirect()
 	s := &server{Deps: d, echo: e}
 	e.HTTPErrorHandler = s.errorHandler
 	s.routes()

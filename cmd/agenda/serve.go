@@ -183,6 +183,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		Events: a.store, Auth: a.auth, Hub: a.hub, Spec: spec, Ready: a.store.Ping,
 		Web: ui, MCP: mcp, Logger: logger,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
+		HTTPS: cfg.BaseURL.Scheme == "https",
 	}
 	if ui.Enabled() {
 		deps.Sessions = ui
