@@ -143,32 +143,15 @@ func fieldProblem(field, kind string, e *openapi3.SchemaError) string {
 
 // expectation says what a value of schema s must look like.
 func expectation(s *openapi3.Schema) string {
-	switch {
-	case s.Format == "date-time" || strings.Contains(s.Pattern, "T[0-9]{2}"):
-		msg := "must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00"
-		if s.Pattern != "" {
-			msg += ", or an empty string to remove it"
-		}
-		return msg
-	case s.Type.Is("boolean"):
-		return "must be true or false"
-	case s.Type.Is("integer"):
-		if s.Min != nil && s.Max != nil {
-			return fmt.Sprintf("must be a whole number from %g to %g", *s.Min, *s.Max)
-		}
-		return "must be a whole number"
-	case s.Type.Is("string"):
-		switch {
-		case s.MinLength > 0 && s.MaxLength != nil:
-			return fmt.Sprintf("must be a string of %d to %d characters", s.MinLength, *s.MaxLength)
-		case s.MaxLength != nil:
-			return fmt.Sprintf("must be a string of at most %d characters", *s.MaxLength)
-		}
-		return "must be a string"
-	case s.Type.Is("object"):
-		return "must be a JSON object"
+	x := agenda.Expectation{Format: s.Format, Pattern: s.Pattern, Min: s.Min, Max: s.Max, MinLength: int(s.MinLength)}
+	if s.Type != nil && len(*s.Type) == 1 {
+		x.Type = (*s.Type)[0]
 	}
-	return "is not valid; see /openapi.yaml"
+	if s.MaxLength != nil {
+		n := int(*s.MaxLength)
+		x.MaxLength = &n
+	}
+	return x.String()
 }
 
 // describeField is the hint for a missing required field.

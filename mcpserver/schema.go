@@ -12,6 +12,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/jsonschema-go/jsonschema"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/agenda-gpt/agenda"
 )
 
 // openAPI is openapi.yaml as a plain tree, read once at start-up to make the
@@ -372,28 +374,9 @@ func (in *input) explain(m map[string]any) string {
 
 // expectation says what a value of schema s must look like.
 func expectation(s *jsonschema.Schema) string {
-	switch {
-	case s.Format == "date-time" || strings.Contains(s.Pattern, "T[0-9]{2}"):
-		msg := "must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00"
-		if s.Pattern != "" {
-			msg += ", or an empty string to remove it"
-		}
-		return msg
-	case s.Type == "boolean":
-		return "must be true or false"
-	case s.Type == "integer":
-		if s.Minimum != nil && s.Maximum != nil {
-			return fmt.Sprintf("must be a whole number from %g to %g", *s.Minimum, *s.Maximum)
-		}
-		return "must be a whole number"
-	case s.Type == "string":
-		switch {
-		case s.MinLength != nil && *s.MinLength > 0 && s.MaxLength != nil:
-			return fmt.Sprintf("must be a string of %d to %d characters", *s.MinLength, *s.MaxLength)
-		case s.MaxLength != nil:
-			return fmt.Sprintf("must be a string of at most %d characters", *s.MaxLength)
-		}
-		return "must be a string"
+	x := agenda.Expectation{Type: s.Type, Format: s.Format, Pattern: s.Pattern, Min: s.Minimum, Max: s.Maximum, MaxLength: s.MaxLength}
+	if s.MinLength != nil {
+		x.MinLength = *s.MinLength
 	}
-	return "does not match the tool's input schema"
+	return x.String()
 }

@@ -2,17 +2,14 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,7 +18,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/agenda-gpt/agenda/config"
 	"github.com/agenda-gpt/agenda/realtime"
 )
 
@@ -588,42 +584,5 @@ func (r repeatReader) Read(p []byte) (int, error) {
 // tests of slow clients that should not wait the production timeouts.
 func startAppWithLimits(t *testing.T, idp *testIdP, change func(*httpLimits)) *testApp {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{
-		"BASE_URL":           base,
-		"DATABASE_URL":       filepath.Join(t.TempDir(), "agenda.db"),
-		"LOGTO_ENDPOINT":     idp.URL,
-		"LOGTO_API_RESOURCE": apiResource,
-		"IDP_TIMEOUT":        "2s",
-		"RATE_LIMIT":         "1000000",
-		"RATE_BURST":         "1000000",
-		"LOG_LEVEL":          "debug",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim := a.serverLimits()
-	change(&lim)
-	a.limits = lim
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveApp(ctx, a, cfg, ln, logger, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testApp{URL: base, app: a, logs: logs, idp: idp, t: t}
+	return launchApp(t, idp, map[string]string{"RATE_LIMIT": "1000000", "RATE_BURST": "1000000"}, change)
 }

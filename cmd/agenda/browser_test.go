@@ -132,13 +132,13 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("the page reconnects after a restart", func(t *testing.T) {
 		t.Parallel()
-		app := startRestartableApp(t, idp)
+		app := startApp(t, idp, nil)
 		gpt := app.token("carol", gptOpaqueClient)
 
 		// While the server is down the browser logs its refused attempts to
 		// connect; those are expected here, and only here.
 		tab := newTab(t, browser, true, chromedp.WithNewBrowserContext())
-		tab.signIn(app.testApp, "carol")
+		tab.signIn(app, "carol")
 		tab.eval(`window.agendaTestNoReload = true`)
 		// Count the attempts to reconnect.
 		tab.eval(`window.agendaTestAttempts = 0, new MutationObserver(() => {

@@ -116,19 +116,30 @@ func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.next.Load().ServeHTTP(w, r)
 }
 
-// testApp is the real server (the same newApp and serve as production) on a
-// loopback port, with its log captured.
+// testApp is the real server (the same newApp and serveApp as production)
+// on a loopback port, with its log captured. A test may stop it and start it
+// again on the same address and database, as a deployment restarts it.
 type testApp struct {
 	URL  string
 	app  *app
 	logs *syncBuffer
 	idp  *testIdP
 	t    testing.TB
+
+	cfg    config.Config
+	addr   string
+	limits func(*httpLimits) // changes the server's limits; nil keeps them
+	stop   func() error      // nil while stopped
 }
 
 // startApp runs the app against idp with extra settings layered on the
 // test defaults. A nil idp runs the built-in development provider.
 func startApp(t testing.TB, idp *testIdP, settings map[string]string) *testApp {
+	t.Helper()
+	return launchApp(t, idp, settings, nil)
+}
+
+func launchApp(t testing.TB, idp *testIdP, settings map[string]string, limits func(*httpLimits)) *testApp {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -138,7 +149,7 @@ func startApp(t testing.TB, idp *testIdP, settings map[string]string) *testApp {
 	env := map[string]string{
 		"BASE_URL":     base,
 		"DATABASE_URL": filepath.Join(t.TempDir(), "agenda.db"),
-		"IDP_TIMEOUT":  "500ms",
+		"IDP_TIMEOUT":  "2s",
 		"RATE_LIMIT":   "1000",
 		"RATE_BURST":   "1000",
 		"LOG_LEVEL":    "debug",
@@ -157,22 +168,57 @@ func startApp(t testing.TB, idp *testIdP, settings map[string]string) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveApp(ctx, a, cfg, ln, logger, logs) }()
+	ta := &testApp{URL: base, logs: &syncBuffer{}, idp: idp, t: t, cfg: cfg, addr: ln.Addr().String(), limits: limits}
+	ta.serve(ln)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+		if ta.stop != nil {
+			ta.Stop()
 		}
 	})
-	return &testApp{URL: base, app: a, logs: logs, idp: idp, t: t}
+	return ta
+}
+
+func (ta *testApp) serve(ln net.Listener) {
+	ta.t.Helper()
+	logger := slog.New(slog.NewTextHandler(ta.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := newApp(context.Background(), ta.cfg, logger)
+	if err != nil {
+		ln.Close()
+		ta.t.Fatal(err)
+	}
+	if ta.limits != nil {
+		lim := a.serverLimits()
+		ta.limits(&lim)
+		a.limits = lim
+	}
+	ta.app = a
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveApp(ctx, a, ta.cfg, ln, logger, ta.logs) }()
+	ta.stop = func() error {
+		cancel()
+		return <-done
+	}
+}
+
+// Stop shuts the server down gracefully, as on SIGTERM, and waits for it.
+func (ta *testApp) Stop() {
+	ta.t.Helper()
+	err := ta.stop()
+	ta.stop = nil
+	if err != nil {
+		ta.t.Errorf("serve: %v", err)
+	}
+}
+
+// Start serves again on the same address and database.
+func (ta *testApp) Start() {
+	ta.t.Helper()
+	ln, err := net.Listen("tcp", ta.addr)
+	if err != nil {
+		ta.t.Fatalf("listen again on %s: %v", ta.addr, err)
+	}
+	ta.serve(ln)
 }
 
 // token signs user in through client the way ChatGPT does and returns the

@@ -19,9 +19,9 @@ import (
 func TestGracefulShutdownUnderLoad(t *testing.T) {
 	t.Parallel()
 	idp := startIdP(t)
-	app := startRestartableApp(t, idp)
+	app := startApp(t, idp, nil)
 	stopped := make(chan struct{})
-	acked := shutdownUnderLoad(t, idp, app.testApp, func() {
+	acked := shutdownUnderLoad(t, idp, app, func() {
 		go func() {
 			app.Stop() // fails the test if serveApp returns an error
 			close(stopped)

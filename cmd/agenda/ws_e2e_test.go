@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +12,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/agenda-gpt/agenda"
-	"github.com/agenda-gpt/agenda/config"
 	"github.com/agenda-gpt/agenda/realtime"
 )
 
@@ -225,13 +220,13 @@ func TestWebSocketFanOut(t *testing.T) {
 func TestWebSocketShutdown(t *testing.T) {
 	t.Parallel()
 	idp := startIdP(t)
-	app := startRestartableApp(t, idp)
+	app := startApp(t, idp, nil)
 	alice := app.token("alice", gptOpaqueClient)
 	ev := app.call("POST", "/api/events", alice, map[string]any{"title": "Kept", "start": time.Now().Add(time.Hour).Format(time.RFC3339)}).event(t)
 	conns := []*wsClient{
-		mustDialWS(t, app.testApp, "", bearer(alice)),
-		mustDialWS(t, app.testApp, "", app.signInCookie("alice")),
-		mustDialWS(t, app.testApp, "", bearer(app.token("bob", gptOpaqueClient))),
+		mustDialWS(t, app, "", bearer(alice)),
+		mustDialWS(t, app, "", app.signInCookie("alice")),
+		mustDialWS(t, app, "", bearer(app.token("bob", gptOpaqueClient))),
 	}
 
 	// Read as a browser does, so each close handshake completes at once.
@@ -252,7 +247,7 @@ func TestWebSocketShutdown(t *testing.T) {
 	}
 
 	app.Start()
-	ws := mustDialWS(t, app.testApp, "", bearer(alice))
+	ws := mustDialWS(t, app, "", bearer(alice))
 	if len(ws.snapshot) != 1 || ws.snapshot[0].ID != ev.ID {
 		t.Errorf("snapshot after restart %+v, want %s", ws.snapshot, ev.ID)
 	}
@@ -376,90 +371,4 @@ func (ta *testApp) signInCookie(user string) http.Header {
 		h.Add("Cookie", ck.String())
 	}
 	return h
-}
-
-// restartableApp is the real app on one address and one database file that
-// a test stops and starts again, as a deployment restarts it.
-type restartableApp struct {
-	*testApp
-	cfg  config.Config
-	addr string
-	stop func() error // nil while stopped
-}
-
-// startRestartableApp is startApp's counterpart whose server the test
-// controls.
-func startRestartableApp(t *testing.T, idp *testIdP) *restartableApp {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{
-		"BASE_URL":           base,
-		"DATABASE_URL":       filepath.Join(t.TempDir(), "agenda.db"),
-		"IDP_TIMEOUT":        "2s",
-		"RATE_LIMIT":         "1000",
-		"RATE_BURST":         "1000",
-		"LOGTO_ENDPOINT":     idp.URL,
-		"LOGTO_API_RESOURCE": apiResource,
-		"LOGTO_APP_ID":       webClient,
-		"LOGTO_APP_SECRET":   clientSecret,
-		"SESSION_SECRET":     strings.Repeat("x", 32),
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ra := &restartableApp{
-		testApp: &testApp{URL: base, logs: &syncBuffer{}, idp: idp, t: t},
-		cfg:     cfg,
-		addr:    ln.Addr().String(),
-	}
-	ra.serve(ln)
-	t.Cleanup(func() {
-		if ra.stop != nil {
-			ra.Stop()
-		}
-	})
-	return ra
-}
-
-func (ra *restartableApp) serve(ln net.Listener) {
-	ra.t.Helper()
-	logger := slog.New(slog.NewTextHandler(ra.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(context.Background(), ra.cfg, logger)
-	if err != nil {
-		ln.Close()
-		ra.t.Fatal(err)
-	}
-	ra.app = a
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveApp(ctx, a, ra.cfg, ln, logger, ra.logs) }()
-	ra.stop = func() error {
-		cancel()
-		return <-done
-	}
-}
-
-// Stop shuts the server down gracefully, as on SIGTERM, and waits for it.
-func (ra *restartableApp) Stop() {
-	ra.t.Helper()
-	err := ra.stop()
-	ra.stop = nil
-	if err != nil {
-		ra.t.Errorf("serve: %v", err)
-	}
-}
-
-// Start serves again on the same address and database.
-func (ra *restartableApp) Start() {
-	ra.t.Helper()
-	ln, err := net.Listen("tcp", ra.addr)
-	if err != nil {
-		ra.t.Fatalf("listen again on %s: %v", ra.addr, err)
-	}
-	ra.serve(ln)
 }
