@@ -15,14 +15,12 @@ import (
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
-	"github.com/gorilla/websocket"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/agenda-gpt/agenda"
 	"github.com/agenda-gpt/agenda/devidp"
-	"github.com/agenda-gpt/agenda/realtime"
 )
 
 // The MCP tests run the app in development mode: its provider under /oidc
@@ -484,7 +482,7 @@ func TestMCPRefusesOtherTokens(t *testing.T) {
 	if r := app.call("GET", "/api/events", mcpTok, nil); r.Status != http.StatusUnauthorized {
 		t.Errorf("the API accepted the MCP resource's token: %d", r.Status)
 	}
-	if r := postMCP(t, app, "/mcp", initialize, bearerAuth(mcpTok)); r.Status != http.StatusOK {
+	if r := postMCP(t, app, "/mcp", initialize, bearer(mcpTok)); r.Status != http.StatusOK {
 		t.Errorf("the MCP resource's token: %d %s", r.Status, r.Body)
 	}
 }
@@ -647,11 +645,11 @@ func signInAs(user string) auth.AuthorizationCodeFetcher {
 func TestMCPChangesReachBrowsers(t *testing.T) {
 	t.Parallel()
 	app := startMCPApp(t)
-	aliceTabs := []*pushFeed{
-		openPushFeed(t, app, bearerAuth(app.devToken("alice", apiResource, "read"))),
-		openPushFeed(t, app, bearerAuth(app.devToken("alice", apiResource, "read"))),
+	aliceTabs := []*wsClient{
+		mustDialWS(t, app, "", bearer(app.devToken("alice", apiResource, "read"))),
+		mustDialWS(t, app, "", bearer(app.devToken("alice", apiResource, "read"))),
 	}
-	bobTab := openPushFeed(t, app, bearerAuth(app.devToken("bob", apiResource, "read")))
+	bobTab := mustDialWS(t, app, "", bearer(app.devToken("bob", apiResource, "read")))
 	alice := mcpSession(t, app.URL+"/mcp", app.devToken("alice", app.mcpResource(), "read", "write"))
 	bob := mcpSession(t, app.URL+"/mcp", app.devToken("bob", app.mcpResource(), "read", "write"))
 
@@ -672,7 +670,7 @@ func TestMCPChangesReachBrowsers(t *testing.T) {
 	for i, tab := range aliceTabs {
 		for j, w := range want {
 			m := tab.next()
-			if got := pushLine(m); got != w {
+			if got := summary(m); got != w {
 				t.Fatalf("alice's connection %d, message %d: %q, want %q", i, j, got, w)
 			}
 			if j == 0 {
@@ -683,65 +681,9 @@ func TestMCPChangesReachBrowsers(t *testing.T) {
 			}
 		}
 	}
-	if got, w := pushLine(bobTab.next()), "event.created "+bobsOwn.ID+" Bob's"; got != w {
+	if got, w := summary(bobTab.next()), "event.created "+bobsOwn.ID+" Bob's"; got != w {
 		t.Fatalf("bob's first message %q, want %q: alice's changes leaked", got, w)
 	}
-}
-
-// pushFeed is an open /ws connection, past its snapshot.
-type pushFeed struct {
-	t    testing.TB
-	conn *websocket.Conn
-}
-
-// openPushFeed opens /ws as the API lets a GPT or a tab do, and reads the
-// snapshot, so that the connection is in its user's room when it returns.
-func openPushFeed(t testing.TB, ta *testApp, header http.Header) *pushFeed {
-	t.Helper()
-	d := websocket.Dialer{HandshakeTimeout: mcpWait}
-	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(ta.URL, "http")+"/ws", header)
-	if err != nil {
-		t.Fatalf("dial /ws: %v (%v)", err, resp)
-	}
-	t.Cleanup(func() { conn.Close() })
-	f := &pushFeed{t: t, conn: conn}
-	if m := f.read(); m.Type != realtime.TypeSnapshot {
-		t.Fatalf("first message %q, want a snapshot", m.Type)
-	}
-	return f
-}
-
-func (f *pushFeed) read() realtime.Message {
-	f.t.Helper()
-	f.conn.SetReadDeadline(time.Now().Add(mcpWait))
-	var m realtime.Message
-	if err := f.conn.ReadJSON(&m); err != nil {
-		f.t.Fatalf("read /ws: %v", err)
-	}
-	return m
-}
-
-// next reads the next change.
-func (f *pushFeed) next() realtime.Message {
-	f.t.Helper()
-	m := f.read()
-	if m.Event == nil {
-		f.t.Fatalf("%q is not a change", m.Type)
-	}
-	return m
-}
-
-// change is a change in a line: type, id and, but for a deletion, title.
-func pushLine(m realtime.Message) string {
-	s := m.Type + " " + m.Event.ID
-	if m.Type != string(agenda.EventDeleted) {
-		s += " " + m.Event.Title
-	}
-	return s
-}
-
-func bearerAuth(token string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + token}}
 }
 
 // TestMCPTransportAnswersInPlace: /mcp and /mcp/ are the same endpoint,
@@ -750,7 +692,7 @@ func bearerAuth(token string) http.Header {
 func TestMCPTransportAnswersInPlace(t *testing.T) {
 	t.Parallel()
 	app := startMCPApp(t)
-	tok := bearerAuth(app.devToken("alice", app.mcpResource(), "read"))
+	tok := bearer(app.devToken("alice", app.mcpResource(), "read"))
 	client := &http.Client{Timeout: mcpWait, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, path := range []string{"/mcp", "/mcp/"} {
 		if r := postMCP(t, app, path, initialize, tok); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"serverInfo"`)) {

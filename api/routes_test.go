@@ -1,0 +1,61 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/agenda-gpt/agenda"
+)
+
+// unused stands in for the dependencies a route listing never calls.
+type unused struct{ agenda.EventService }
+
+func (unused) Authenticate(context.Context, string) (agenda.Identity, error) {
+	return agenda.Identity{}, nil
+}
+
+func (unused) Serve(http.ResponseWriter, *http.Request, string, func(context.Context) ([]agenda.Event, error)) error {
+	return nil
+}
+
+// TestRoutesMatchSpec: every route served under /api is in openapi.yaml and
+// every operation there is served.
+func TestRoutesMatchSpec(t *testing.T) {
+	sp, err := NewSpec("https://agenda.test", "https://auth.agenda.test/oidc/auth", "https://auth.agenda.test/oidc/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewServer(Deps{Events: unused{}, Auth: unused{}, Hub: unused{}, Spec: sp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Path, "/api/") && r.Method != echo.RouteNotFound && !strings.HasSuffix(r.Path, "*") {
+			served[r.Method+" "+echoToSpecPath(r.Path)] = true
+		}
+	}
+	inSpec := map[string]bool{}
+	for path, item := range sp.Doc().Paths.Map() {
+		for method := range item.Operations() {
+			inSpec[method+" "+path] = true
+		}
+	}
+	for k := range served {
+		if !inSpec[k] {
+			t.Errorf("%s is served but not in openapi.yaml", k)
+		}
+	}
+	for k := range inSpec {
+		if !served[k] {
+			t.Errorf("%s is in openapi.yaml but not served", k)
+		}
+	}
+	if len(inSpec) != 5 {
+		t.Errorf("%d operations in the spec, want 5", len(inSpec))
+	}
+}
