@@ -3,11 +3,12 @@
 # The agenda server in a small image.
 #
 #   docker build -t agenda .
-#   docker run -p 8080:8080 -v agenda-data:/data agenda
+#   docker run -p 8080:8080 -v agenda-data:/data --env-file agenda.env agenda
 #
-# With no settings it runs in development mode (the built-in sign-in on
-# http://localhost:8080); docker-compose.yml runs it with Logto, and
-# docs/setup.md lists the settings of a deployment.
+# It needs LOGTO_ENDPOINT (and a BASE_URL): with no settings it would run in
+# development mode, which listens on the container's loopback only, out of
+# reach of -p. docker-compose.yml runs it with Logto, and docs/setup.md lists
+# the settings of a deployment.
 
 # Build: cgo is on because the SQLite driver (mattn/go-sqlite3) is C. The
 # builder is Debian 12 like the runtime, so the binary asks for no newer glibc

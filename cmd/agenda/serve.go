@@ -56,7 +56,13 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		return fmt.Errorf("settings:\n%w", err)
 	}
 	logger := newLogger(cfg, stderr)
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	// The development provider signs in anyone, so in development the server
+	// listens on BASE_URL's loopback host only, never on the network.
+	host := ""
+	if cfg.DevIdP() {
+		host = cfg.BaseURL.Hostname()
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", cfg.Port, err)
 	}
