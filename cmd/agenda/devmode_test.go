@@ -84,3 +84,26 @@ func TestDevModeNeverInDeployment(t *testing.T) {
 		t.Errorf("loopback BASE_URL with LOGTO_ENDPOINT: dev=%v err=%v", cfg.DevIdP(), err)
 	}
 }
+
+// TestDevModeListensOnLoopbackOnly: the development provider signs in
+// anyone, so it is never reachable from the network.
+func TestDevModeListensOnLoopbackOnly(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "localhost:8080"},
+		{map[string]string{"BASE_URL": "http://127.0.0.1:9000", "PORT": "9000"}, "127.0.0.1:9000"},
+		{map[string]string{"BASE_URL": "http://[::1]:8080"}, "[::1]:8080"},
+		{map[string]string{"BASE_URL": "https://agenda.example.com", "LOGTO_ENDPOINT": "https://auth.example.com"}, ":8080"},
+		{map[string]string{"LOGTO_ENDPOINT": "https://auth.example.com"}, ":8080"},
+	} {
+		cfg, err := config.Load(func(k string) string { return c.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := listenAddress(cfg); got != c.want {
+			t.Errorf("%v: listens on %q, want %q", c.env, got, c.want)
+		}
+	}
+}

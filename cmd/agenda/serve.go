@@ -56,17 +56,22 @@ func runServe(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		return fmt.Errorf("settings:\n%w", err)
 	}
 	logger := newLogger(cfg, stderr)
-	// The development provider signs in anyone, so in development the server
-	// listens on BASE_URL's loopback host only, never on the network.
-	host := ""
-	if cfg.DevIdP() {
-		host = cfg.BaseURL.Hostname()
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", listenAddress(cfg))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w (set PORT to a free port)", cfg.Port, err)
 	}
 	return serve(ctx, cfg, ln, logger, stderr)
+}
+
+// listenAddress is every interface at PORT, but in development: the
+// development provider signs in anyone, so the server then listens on
+// BASE_URL's loopback host only, never on the network.
+func listenAddress(cfg config.Config) string {
+	host := ""
+	if cfg.DevIdP() {
+		host = cfg.BaseURL.Hostname()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(cfg.Port))
 }
 
 // serve runs the app on ln until ctx ends, then shuts down gracefully:
