@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net/http"
 	"strconv"
@@ -96,12 +98,29 @@ func identity(c echo.Context) agenda.Identity {
 // rateLimit applies a token bucket per user. It runs after authenticate, so
 // the key is the user, not an address that many users may share.
 func (s *server) rateLimit() echo.MiddlewareFunc {
+	return s.limitBy(func(c echo.Context) string { return identity(c).UserID })
+}
+
+// rateLimitMCP applies the same budget to the MCP endpoint, which checks
+// its tokens itself: the key is the token's hash (one per signed-in client),
+// or the client's address for a request without one.
+func (s *server) rateLimitMCP() echo.MiddlewareFunc {
+	return s.limitBy(func(c echo.Context) string {
+		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+			sum := sha256.Sum256([]byte(h))
+			return "token:" + hex.EncodeToString(sum[:])
+		}
+		return "addr:" + c.RealIP()
+	})
+}
+
+func (s *server) limitBy(key func(echo.Context) string) echo.MiddlewareFunc {
 	retryAfter := strconv.Itoa(int(math.Max(1, math.Ceil(1/s.RateLimit))))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
 			Rate: rate.Limit(s.RateLimit), Burst: s.RateBurst, ExpiresIn: 3 * time.Minute,
 		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) { return identity(c).UserID, nil },
+		IdentifierExtractor: func(c echo.Context) (string, error) { return key(c), nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set(echo.HeaderRetryAfter, retryAfter)
 			return agenda.Errorf(agenda.ERATELIMIT, "too many requests for this user; wait %s second(s) and try again", retryAfter)

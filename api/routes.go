@@ -43,9 +43,9 @@ func (s *server) routes() {
 	// them as the MCP spec says.
 	if s.MCP != nil {
 		mcp, metadata := echo.WrapHandler(s.MCP), echo.WrapHandler(s.MCP.Metadata())
-		limit := middleware.BodyLimit(bodyLimit)
-		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp", mcp, limit)
-		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp/", mcp, limit)
+		limits := []echo.MiddlewareFunc{middleware.BodyLimit(bodyLimit), s.rateLimitMCP()}
+		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp", mcp, limits...)
+		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp/", mcp, limits...)
 		e.Match([]string{http.MethodGet, http.MethodOptions}, "/.well-known/oauth-protected-resource", metadata)
 		e.Match([]string{http.MethodGet, http.MethodOptions}, "/.well-known/oauth-protected-resource/mcp", metadata)
 	}

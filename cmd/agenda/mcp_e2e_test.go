@@ -713,3 +713,21 @@ func TestMCPTransportAnswersInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestMCPRateLimit: the MCP endpoint has the API's per-client budget: past
+// it, 429 with Retry-After; another client is not affected.
+func TestMCPRateLimit(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, nil, map[string]string{"LOGTO_API_RESOURCE": apiResource, "RATE_LIMIT": "0.1", "RATE_BURST": "3"})
+	alice := bearer(app.devToken("alice", app.mcpResource(), "read"))
+	var last response
+	for i := 0; i < 4; i++ {
+		last = postMCP(t, app, "/mcp", initialize, alice)
+	}
+	if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th call: %d %v %s", last.Status, last.Header, last.Body)
+	}
+	if r := postMCP(t, app, "/mcp", initialize, bearer(app.devToken("bob", app.mcpResource(), "read"))); r.Status != http.StatusOK {
+		t.Errorf("bob limited by alice's calls: %d %s", r.Status, r.Body)
+	}
+}
