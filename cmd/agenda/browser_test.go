@@ -73,6 +73,35 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("on a phone, every control is labelled and the page fits", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("dana", gptOpaqueClient)
+		app.call("POST", "/api/events", gpt, map[string]any{
+			"title": "A rather long title for a small screen, to see that it wraps", "start": atDay(1, 9, 0),
+			"time_zone": browserZone, "location": "Somewhere with a long address, 75001 Paris",
+		}).event(t)
+		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		tab.signIn(app, "dana")
+		tab.do(chromedp.WaitVisible(chromedp.CSS(`li.event`)), chromedp.WaitVisible(chromedp.CSS(`#add-event`)))
+		if !tab.eval(`document.documentElement.scrollWidth <= window.innerWidth`) {
+			t.Error("the page scrolls sideways on a 390-pixel-wide phone")
+		}
+		unlabelled := `[...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).length === 0`
+		if !tab.eval(unlabelled) {
+			t.Error("a form control has no label")
+		}
+		// role=status is a polite live region: screen readers announce changes.
+		if !tab.eval(`document.querySelector('#connection').closest('[role=status], [aria-live]') !== null`) {
+			t.Error("the connection state is not announced (no live region)")
+		}
+		if !tab.eval(`[...document.querySelectorAll('button')].every(b => b.textContent.trim() !== '' || b.getAttribute('aria-label'))`) {
+			t.Error("a button has no accessible name")
+		}
+		tab.screenshot("agenda-phone.png")
+	})
+
 	t.Run("a change in one tab appears in another", func(t *testing.T) {
 		t.Parallel()
 		app := startApp(t, idp, nil)
