@@ -53,7 +53,7 @@ func TestCrashConsistency(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "agenda.db")
 	var users []crashUser
 	for _, name := range []string{"crash-ann", "crash-bea", "crash-cal"} {
-		users = append(users, crashUser{name: name, token: gptToken(t, idp, name)})
+		users = append(users, crashUser{name: name, token: idp.token(t, name, gptOpaqueClient)})
 	}
 	m := &crashModel{events: map[string]*expected{}, pendingCreates: map[string]pendingCreate{}}
 	for round := 0; ; round++ {

@@ -225,14 +225,22 @@ func (ta *testApp) Start() {
 // access token.
 func (ta *testApp) token(user, client string, scopes ...string) string {
 	ta.t.Helper()
+	return ta.idp.token(ta.t, user, client, scopes...)
+}
+
+// token signs user in at the provider through client the way ChatGPT does
+// (client secret in the POST body) and returns the access token; the scope
+// is openid offline_access unless scopes are given.
+func (idp *testIdP) token(t testing.TB, user, client string, scopes ...string) string {
+	t.Helper()
 	if len(scopes) == 0 {
 		scopes = []string{"openid", "offline_access"}
 	}
-	tok, err := devidp.SignIn(context.Background(), &http.Client{Timeout: 10 * time.Second}, ta.idp.URL+"/oidc",
+	tok, err := devidp.SignIn(context.Background(), &http.Client{Timeout: 10 * time.Second}, idp.URL+"/oidc",
 		devidp.ClientCredentials{ID: client, Secret: clientSecret, AuthMethod: devidp.ClientSecretPost},
 		gptCallback, user, scopes, "")
 	if err != nil {
-		ta.t.Fatalf("sign in %s with %s: %v", user, client, err)
+		t.Fatalf("sign in %s with %s: %v", user, client, err)
 	}
 	return tok.AccessToken
 }
@@ -269,7 +277,34 @@ func (r response) event(t *testing.T) agenda.Event {
 // for /api routes, validates the response against openapi.yaml.
 func (ta *testApp) call(method, path, token string, body any, header ...string) response {
 	ta.t.Helper()
-	var rd io.Reader
+	req, raw, err := newAPIRequest(method, ta.URL+path, token, body, header...)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	r, err := send(req)
+	if err != nil {
+		ta.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if strings.HasPrefix(path, "/api/") {
+		ta.validateResponse(req, raw, r)
+	}
+	return r
+}
+
+// callAPI calls the API; unlike testApp.call it may run on any goroutine, and
+// returns the error of a server that is gone.
+func callAPI(method, url, token string, body any) (response, error) {
+	req, _, err := newAPIRequest(method, url, token, body)
+	if err != nil {
+		return response{}, err
+	}
+	return send(req)
+}
+
+// newAPIRequest builds a request with a bearer token (none when token is
+// ""), a body (a string or []byte as it is, anything else as JSON) and extra
+// header name/value pairs. It returns the body too, for validation.
+func newAPIRequest(method, url, token string, body any, header ...string) (*http.Request, []byte, error) {
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -278,14 +313,18 @@ func (ta *testApp) call(method, path, token string, body any, header ...string) 
 	case []byte:
 		raw = b
 	default:
-		raw, _ = json.Marshal(b)
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			return nil, nil, err
+		}
 	}
+	var rd io.Reader
 	if raw != nil {
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, ta.URL+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		ta.t.Fatal(err)
+		return nil, nil, err
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -296,17 +335,28 @@ func (ta *testApp) call(method, path, token string, body any, header ...string) 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	return req, raw, nil
+}
+
+// apiHTTP is shared by the calls, so connections are reused as a GPT's would
+// be.
+var apiHTTP = &http.Client{
+	Timeout:   30 * time.Second,
+	Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
+}
+
+// send sends req and reads the whole response.
+func send(req *http.Request) (response, error) {
+	resp, err := apiHTTP.Do(req)
 	if err != nil {
-		ta.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	r := response{Status: resp.StatusCode, Header: resp.Header, Body: out}
-	if strings.HasPrefix(path, "/api/") {
-		ta.validateResponse(req, raw, r)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, err
 	}
-	return r
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: out}, nil
 }
 
 var (

@@ -72,7 +72,7 @@ var benchDay = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 // over the replicas; list reads a day of 20 events.
 func BenchmarkReplicasThroughput(b *testing.B) {
 	idp := startIdP(b)
-	alice := gptToken(b, idp, "alice")
+	alice := idp.token(b, "alice", gptOpaqueClient)
 	for _, setup := range benchSetups {
 		b.Run(setup.name, func(b *testing.B) {
 			rs := startReplicas(b, idp, benchDatabase(b, setup.postgres), setup.replicas, map[string]string{"DB_MAX_CONNS": "8"})
@@ -133,7 +133,7 @@ func parallel(b *testing.B, rs []*replica, call func(base string) error) {
 // response is written).
 func BenchmarkReplicasPushLatency(b *testing.B) {
 	idp := startIdP(b)
-	alice := gptToken(b, idp, "alice")
+	alice := idp.token(b, "alice", gptOpaqueClient)
 	for _, setup := range benchSetups {
 		b.Run(setup.name, func(b *testing.B) {
 			url := filepath.Join(b.TempDir(), "agenda.db")

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +20,6 @@ import (
 
 	"github.com/agenda-gpt/agenda"
 	"github.com/agenda-gpt/agenda/config"
-	"github.com/agenda-gpt/agenda/devidp"
 	"github.com/agenda-gpt/agenda/realtime"
 )
 
@@ -188,56 +185,6 @@ func (r *replica) kill(t testing.TB) {
 		t.Fatal(err)
 	}
 	<-r.done
-}
-
-// gptToken signs user in the way ChatGPT does and returns an opaque token.
-func gptToken(t testing.TB, idp *testIdP, user string) string {
-	t.Helper()
-	tok, err := devidp.SignIn(context.Background(), &http.Client{Timeout: 10 * time.Second}, idp.URL+"/oidc",
-		devidp.ClientCredentials{ID: gptOpaqueClient, Secret: clientSecret, AuthMethod: devidp.ClientSecretPost},
-		gptCallback, user, []string{"openid", "offline_access"}, "")
-	if err != nil {
-		t.Fatalf("sign in %s: %v", user, err)
-	}
-	return tok.AccessToken
-}
-
-// replicaHTTP is shared by the calls, so connections to the replicas are
-// reused as a GPT's would be.
-var replicaHTTP = &http.Client{
-	Timeout:   30 * time.Second,
-	Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
-}
-
-// callAPI calls the API; unlike testApp.call it may run on any goroutine, and
-// returns the error of a replica that is gone.
-func callAPI(method, url, token string, body any) (response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return response{}, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return response{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := replicaHTTP.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, err
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: out}, nil
 }
 
 // mustCallAPI calls the API and fails the test unless the status is want.

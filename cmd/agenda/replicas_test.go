@@ -34,7 +34,7 @@ func TestReplicasLiveSync(t *testing.T) {
 	idp := startIdP(t)
 	rs := startReplicas(t, idp, storetest.NewDatabase(t), 3, nil)
 	a, b, c := rs[0], rs[1], rs[2]
-	alice, bob := gptToken(t, idp, "alice"), gptToken(t, idp, "bob")
+	alice, bob := idp.token(t, "alice", gptOpaqueClient), idp.token(t, "bob", gptOpaqueClient)
 
 	tabs := []*feed{openFeed(t, a.URL, alice), openFeed(t, b.URL, alice), openFeed(t, c.URL, alice), openFeed(t, c.URL, alice)}
 	bobTab := openFeed(t, b.URL, bob)
@@ -95,7 +95,7 @@ func TestReplicasListenerResync(t *testing.T) {
 	db := storetest.NewDatabase(t)
 	rs := startReplicas(t, idp, db, 2, nil)
 	a, b := rs[0], rs[1]
-	alice := gptToken(t, idp, "alice")
+	alice := idp.token(t, "alice", gptOpaqueClient)
 	tabA, tabB := openFeed(t, a.URL, alice), openFeed(t, b.URL, alice)
 	seen := feedView{}
 
@@ -143,7 +143,7 @@ func TestReplicasSurviveKill(t *testing.T) {
 	idp := startIdP(t)
 	rs := startReplicas(t, idp, storetest.NewDatabase(t), 3, nil)
 	a, b, c := rs[0], rs[1], rs[2]
-	alice := gptToken(t, idp, "alice")
+	alice := idp.token(t, "alice", gptOpaqueClient)
 	tabA, tabC := openFeed(t, a.URL, alice), openFeed(t, c.URL, alice)
 
 	const writers, before = 4, 40
@@ -227,7 +227,7 @@ func TestReplicasSurviveKill(t *testing.T) {
 func TestReplicasConcurrentWrites(t *testing.T) {
 	idp := startIdP(t)
 	rs := startReplicas(t, idp, storetest.NewDatabase(t), 3, nil)
-	alice := gptToken(t, idp, "alice")
+	alice := idp.token(t, "alice", gptOpaqueClient)
 	tab := openFeed(t, rs[2].URL, alice)
 
 	// No lost update: each round, three replicas patch three fields of

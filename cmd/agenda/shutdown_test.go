@@ -84,7 +84,7 @@ func shutdownUnderLoad(t *testing.T, idp *testIdP, ta *testApp, stop func()) map
 
 	writers := make([]string, 3)
 	for i := range writers {
-		writers[i] = gptToken(t, idp, fmt.Sprint("writer-", i))
+		writers[i] = idp.token(t, fmt.Sprint("writer-", i), gptOpaqueClient)
 		mustCallAPI(t, http.StatusOK, http.MethodGet, ta.URL+"/api/events", writers[i], nil) // cached from now on
 	}
 	closed := make([]chan error, 3)
@@ -106,7 +106,7 @@ func shutdownUnderLoad(t *testing.T, idp *testIdP, ta *testApp, stop func()) map
 	defer gate.open()
 	held := make([]string, 4)
 	for i := range held {
-		held[i] = gptToken(t, idp, fmt.Sprint("held-", i))
+		held[i] = idp.token(t, fmt.Sprint("held-", i), gptOpaqueClient)
 	}
 
 	// The writers run until the server stops taking requests.
