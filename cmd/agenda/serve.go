@@ -135,19 +135,21 @@ type app struct {
 	limits  httpLimits // zero: the constants; see serverLimits
 }
 
-func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app, err error) {
 	a := &app{hub: realtime.NewHub(realtime.Options{AllowedOrigins: cfg.Origins()})}
-	var err error
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 	if a.store, err = store.Open(ctx, cfg.Database, a.hub, store.Options{MaxConns: cfg.DBMaxConns, Logger: logger}); err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	idpClient := &http.Client{Timeout: cfg.IdPTimeout}
 	if a.auth, err = auth.New(auth.Config{
 		Issuer: cfg.Issuer(), APIResource: cfg.LogtoAPIResource,
 		Timeout: cfg.IdPTimeout, CacheTTL: cfg.TokenCacheTTL, CacheSize: cfg.TokenCacheSize,
-		HTTPClient: idpClient, Logger: logger,
+		Logger: logger,
 	}); err != nil {
-		a.close()
 		return nil, err
 	}
 	webCfg := web.Config{
@@ -166,18 +168,15 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 	}
 	if cfg.DevIdP() {
 		if a.idp, err = newDevIdP(cfg, &webCfg); err != nil {
-			a.close()
 			return nil, err
 		}
 	}
 	ui, err := web.New(webCfg, a.store.Sessions())
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	spec, err := api.NewSpec(cfg.BaseURL.String(), webCfg.GPT.AuthorizationURL, webCfg.GPT.TokenURL)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	mcp, err := mcpserver.New(mcpserver.Config{
@@ -187,7 +186,6 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		Timeout:     cfg.RequestTimeout, Logger: logger,
 	})
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	deps := api.Deps{
@@ -203,7 +201,6 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, 
 		deps.IdP = a.idp
 	}
 	if a.handler, err = api.NewServer(deps); err != nil {
-		a.close()
 		return nil, err
 	}
 	return a, nil
