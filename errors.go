@@ -20,6 +20,12 @@ const (
 	EINTERNAL     = "internal"     // a bug or an unexpected failure; details stay in the log
 )
 
+// RetryAfterUnavailable is the Retry-After, in seconds, of an EUNAVAILABLE
+// answer from the API or the MCP endpoint: long enough not to hammer the
+// identity provider or the database, short enough for ChatGPT's retry to
+// succeed once they are back.
+const RetryAfterUnavailable = 5
+
 // Error is an error a client can act on: Message is shown to the person or
 // model that made the request, so it says what to change.
 type Error struct {

@@ -47,11 +47,6 @@ func statusOf(code string) int {
 	}
 }
 
-// retryAfterUnavailable is what a client is told to wait when the identity
-// provider or the database is down: long enough not to hammer it, short
-// enough for ChatGPT's retry to succeed once it is back.
-const retryAfterUnavailable = 5
-
 // errorHandler renders every error as problem+json. It is echo's
 // HTTPErrorHandler, so errors from echo itself (unknown route, body limit)
 // get the same shape as the app's own.
@@ -67,7 +62,7 @@ func (s *server) errorHandler(err error, c echo.Context) {
 			h.Set(echo.HeaderWWWAuthenticate, bearerChallenge("invalid_token", detail))
 		}
 	case http.StatusServiceUnavailable:
-		h.Set(echo.HeaderRetryAfter, strconv.Itoa(retryAfterUnavailable))
+		h.Set(echo.HeaderRetryAfter, strconv.Itoa(agenda.RetryAfterUnavailable))
 	case http.StatusInternalServerError:
 		c.Set(logErrorKey, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,10 +57,6 @@ type Server struct {
 	handler  http.Handler
 	metadata http.Handler
 }
-
-// retryAfterUnavailable is what a client is told to wait when the identity
-// provider's keys cannot be fetched, as the API tells it.
-const retryAfterUnavailable = "5"
 
 // New builds the tools from openapi.yaml and the handler that serves them.
 func New(cfg Config) (*Server, error) {
@@ -148,7 +145,7 @@ func (s *Server) requireToken(next http.Handler) http.Handler {
 		case agenda.EUNAUTHORIZED:
 			s.refuse(w, "invalid_token", agenda.ErrorMessage(err), id)
 		case agenda.EUNAVAILABLE:
-			w.Header().Set("Retry-After", retryAfterUnavailable)
+			w.Header().Set("Retry-After", strconv.Itoa(agenda.RetryAfterUnavailable))
 			http.Error(w, agenda.ErrorMessage(err), http.StatusServiceUnavailable)
 		default:
 			s.cfg.Logger.Error("mcp: token verification failed", "err", err)
