@@ -121,6 +121,9 @@ func (in NewEvent) Event() (Event, error) {
 		Location: strings.TrimSpace(in.Location),
 		Notes:    in.Notes,
 	}
+	if err := CheckText("request_id", in.RequestID); err != nil {
+		return Event{}, err
+	}
 	if utf8.RuneCountInString(in.RequestID) > MaxRequestIDLen {
 		return Event{}, Errorf(EINVALID, "request_id must be at most %d characters", MaxRequestIDLen)
 	}
@@ -186,6 +189,21 @@ func (e Event) Patched(p EventPatch) (Event, error) {
 
 // validate checks the rules that hold for every stored event.
 func (e Event) validate() error {
+	for _, f := range []struct{ name, value string }{
+		{"title", e.Title}, {"location", e.Location}, {"notes", e.Notes}, {"time_zone", e.TimeZone},
+	} {
+		if err := CheckText(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	if err := CheckTime("start", e.Start); err != nil {
+		return err
+	}
+	if e.End != nil {
+		if err := CheckTime("end", *e.End); err != nil {
+			return err
+		}
+	}
 	switch n := utf8.RuneCountInString(e.Title); {
 	case n == 0:
 		return Errorf(EINVALID, "title is required: a short name for the event, 1 to %d characters", MaxTitleLength)
@@ -206,6 +224,26 @@ func (e Event) validate() error {
 	if e.End != nil && e.End.Before(e.Start) {
 		return Errorf(EINVALID, "end (%s) is before start (%s); send an end at or after the start, or leave end out",
 			e.End.Format(time.RFC3339), e.Start.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckText refuses text that not every store can keep, naming field:
+// PostgreSQL rejects NUL and invalid UTF-8, and SQLite's LIKE ends a pattern
+// at a NUL. Stores call it for the ids they are given; the rules above call
+// it for everything else a client sends.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return Errorf(EINVALID, "%s must be valid UTF-8 text without NUL characters", field)
+	}
+	return nil
+}
+
+// CheckTime refuses an instant that RFC 3339 cannot write in UTC: one
+// outside the years 0001 to 9999, such as 9999-12-31T23:59:59-01:00.
+func CheckTime(field string, t time.Time) error {
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return Errorf(EINVALID, "%s must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC; send a date-time within those years", field)
 	}
 	return nil
 }
@@ -274,6 +312,22 @@ func (q ListQuery) Normalized() (ListQuery, error) {
 		q.Limit = DefaultLimit
 	case q.Limit < 1 || q.Limit > MaxLimit:
 		return q, Errorf(EINVALID, "limit %d is out of range; send a limit from 1 to %d, or leave it out for %d", q.Limit, MaxLimit, DefaultLimit)
+	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", q.From}, {"to", q.To}} {
+		if b.t != nil {
+			if err := CheckTime(b.name, *b.t); err != nil {
+				return q, err
+			}
+		}
+	}
+	if err := CheckText("q", q.Text); err != nil {
+		return q, err
+	}
+	if err := CheckText("cursor", q.Cursor); err != nil {
+		return q, err
 	}
 	// from == to is allowed: it asks what is on at that instant.
 	if q.From != nil && q.To != nil && q.To.Before(*q.From) {

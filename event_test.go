@@ -140,3 +140,85 @@ func TestPageJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTextMustBeValid: NUL and invalid UTF-8 are refused in every text a
+// client sends, naming the field, before any store sees them (PostgreSQL
+// cannot store them; SQLite's LIKE stops at a NUL).
+func TestTextMustBeValid(t *testing.T) {
+	start := mustTime(t, "2026-12-01T09:00:00Z")
+	ok := NewEvent{Title: "x", Start: start}
+	for _, bad := range []string{"a\x00b", "a\xffb", "\xc3"} {
+		for field, in := range map[string]NewEvent{
+			"title":      {Title: bad, Start: start},
+			"location":   {Title: "x", Start: start, Location: bad},
+			"notes":      {Title: "x", Start: start, Notes: bad},
+			"time_zone":  {Title: "x", Start: start, TimeZone: bad},
+			"request_id": {Title: "x", Start: start, RequestID: bad},
+		} {
+			_, err := in.Event()
+			wantInvalid(t, err, field+" must be valid UTF-8 text without NUL characters")
+		}
+		e, err := ok.Event()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for field, p := range map[string]EventPatch{
+			"title":     {Title: &bad},
+			"location":  {Location: &bad},
+			"notes":     {Notes: &bad},
+			"time_zone": {TimeZone: &bad},
+		} {
+			_, err := e.Patched(p)
+			wantInvalid(t, err, field+" must be valid UTF-8 text without NUL characters")
+		}
+		_, err = ListQuery{Text: bad}.Normalized()
+		wantInvalid(t, err, "q must be valid UTF-8 text without NUL characters")
+		_, err = ListQuery{Cursor: bad}.Normalized()
+		wantInvalid(t, err, "cursor must be valid UTF-8 text without NUL characters")
+		wantInvalid(t, CheckText("id", bad), "id must be valid UTF-8 text without NUL characters")
+	}
+	if err := CheckText("id", "evt_é"); err != nil {
+		t.Errorf("valid text refused: %v", err)
+	}
+}
+
+// TestTimesStayInFourDigitYears: an instant whose UTC form leaves years
+// 0001–9999 cannot be written as RFC 3339, so it is refused wherever a time
+// comes in.
+func TestTimesStayInFourDigitYears(t *testing.T) {
+	const want = "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC"
+	for _, s := range []string{"9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z"} {
+		_, err := ParseTime("start", s)
+		wantInvalid(t, err, "start "+want)
+		tm, perr := time.Parse(time.RFC3339, s)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		_, err = NewEvent{Title: "x", Start: tm}.Event()
+		wantInvalid(t, err, "start "+want)
+		ok := mustTime(t, "2026-12-01T09:00:00Z")
+		_, err = NewEvent{Title: "x", Start: ok, End: &tm}.Event()
+		wantInvalid(t, err, "end "+want)
+		e, _ := NewEvent{Title: "x", Start: ok}.Event()
+		_, err = e.Patched(EventPatch{Start: &tm})
+		wantInvalid(t, err, "start "+want)
+		_, err = e.Patched(EventPatch{End: &tm})
+		wantInvalid(t, err, "end "+want)
+		_, err = ListQuery{From: &tm}.Normalized()
+		wantInvalid(t, err, "from "+want)
+		_, err = ListQuery{To: &tm}.Normalized()
+		wantInvalid(t, err, "to "+want)
+	}
+	for _, s := range []string{"9999-12-31T23:59:59Z", "9999-12-31T23:59:59+01:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-01:00"} {
+		if _, err := ParseTime("start", s); err != nil {
+			t.Errorf("%s refused: %v", s, err)
+		}
+	}
+}
+
+func wantInvalid(t *testing.T, err error, contains string) {
+	t.Helper()
+	if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), contains) {
+		t.Errorf("got %v, want %s containing %q", err, EINVALID, contains)
+	}
+}

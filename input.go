@@ -65,7 +65,7 @@ func ParseTime(field, v string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, Errorf(EINVALID, "%s must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00", field)
 	}
-	return t, nil
+	return t, CheckTime(field, t)
 }
 
 // OptionalTime is ParseTime for a field that may be absent (nil or empty).
