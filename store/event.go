@@ -5,20 +5,32 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agenda-gpt/agenda"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
-// eventRow is an event as stored. Times are UTC Unix seconds, which order and
-// compare the same way on every engine.
+// eventRow is an event as stored, and the one definition the store derives
+// everything else from (eventColumns below): the columns GORM creates, the
+// columns a read selects and scans, the columns an update or a copy sets,
+// and what an idempotency key's hash covers. Times are UTC Unix seconds,
+// which order and compare the same way on every engine.
+//
+// Tags: GORM's `<-:create` marks what never changes after the create;
+// `store:"meta"` what is about the row rather than what the event says
+// (left out of the idempotency hash); `store:"query"` what only serves
+// queries (not read back).
 type eventRow struct {
-	ID     string `gorm:"primaryKey;index:idx_events_user_start,priority:3"`
-	UserID string `gorm:"not null;index:idx_events_user_start,priority:1;index:idx_events_user_span,priority:1"`
+	ID     string `gorm:"primaryKey;<-:create;index:idx_events_user_start,priority:3" store:"meta"`
+	UserID string `gorm:"not null;<-:create;index:idx_events_user_start,priority:1;index:idx_events_user_span,priority:1" store:"meta"`
 	Title  string `gorm:"not null"`
 	// StartUnix leads the index after UserID: listings are per user and
 	// ordered by start, then id.
@@ -26,22 +38,54 @@ type eventRow struct {
 	EndUnix   *int64
 	// UntilUnix is EndUnix, or StartUnix when there is no end, so that the
 	// overlap test is one comparison.
-	UntilUnix int64 `gorm:"not null"`
+	UntilUnix int64 `gorm:"not null" store:"query"`
 	// SpanUnix is UntilUnix - StartUnix. The user's longest span bounds how
 	// long before a window an overlapping event can start; see ListEvents.
-	SpanUnix int64  `gorm:"not null;index:idx_events_user_span,priority:2"`
+	SpanUnix int64  `gorm:"not null;index:idx_events_user_span,priority:2" store:"query"`
 	TimeZone string `gorm:"not null"`
 	AllDay   bool   `gorm:"not null"`
 	Location string `gorm:"not null"`
 	Notes    string `gorm:"not null"`
 	// SearchText is title, notes and location, lowercased in Go: SQLite's
 	// LOWER and LIKE fold ASCII letters only.
-	SearchText  string `gorm:"not null"`
-	CreatedUnix int64  `gorm:"not null"`
-	UpdatedUnix int64  `gorm:"not null"`
+	SearchText  string `gorm:"not null" store:"query"`
+	CreatedUnix int64  `gorm:"not null;<-:create" store:"meta"`
+	UpdatedUnix int64  `gorm:"not null" store:"meta"`
 }
 
 func (eventRow) TableName() string { return "events" }
+
+// eventColumns are eventRow's columns by use, from GORM's parse of it.
+var eventColumns = parseEventColumns()
+
+type columns struct {
+	read       []string // what reading an event selects, in readFields' order
+	readFields [][]int  // where each read column is scanned to in eventRow
+	update     []string // what an update or a newer copy sets
+	content    [][]int  // the fields an idempotency key's hash covers
+}
+
+func parseEventColumns() columns {
+	sch, err := schema.Parse(&eventRow{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		panic(fmt.Sprintf("store: parse eventRow: %v", err))
+	}
+	var c columns
+	for _, f := range sch.Fields {
+		role := f.Tag.Get("store")
+		if role != "query" {
+			c.read = append(c.read, f.DBName)
+			c.readFields = append(c.readFields, f.StructField.Index)
+		}
+		if f.Updatable && !f.PrimaryKey {
+			c.update = append(c.update, f.DBName)
+		}
+		if role != "meta" {
+			c.content = append(c.content, f.StructField.Index)
+		}
+	}
+	return c
+}
 
 func newEventRow(e agenda.Event) eventRow {
 	r := eventRow{
@@ -86,24 +130,6 @@ func (r eventRow) event() agenda.Event {
 	return e
 }
 
-// changes lists the columns an update may set: everything but the identity
-// and the creation time.
-func (r eventRow) changes() map[string]any {
-	return map[string]any{
-		"title":        r.Title,
-		"start_unix":   r.StartUnix,
-		"end_unix":     r.EndUnix,
-		"until_unix":   r.UntilUnix,
-		"span_unix":    r.SpanUnix,
-		"time_zone":    r.TimeZone,
-		"all_day":      r.AllDay,
-		"location":     r.Location,
-		"notes":        r.Notes,
-		"search_text":  r.SearchText,
-		"updated_unix": r.UpdatedUnix,
-	}
-}
-
 // newEventID returns an opaque, URL-safe id with 130 random bits.
 func newEventID() string {
 	return "evt_" + strings.ToLower(rand.Text())
@@ -123,7 +149,7 @@ func (s *Store) ListEvents(ctx context.Context, userID string, q agenda.ListQuer
 	}
 	limit, text := q.Limit, q.Text
 
-	db := s.reader.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID)
+	db := s.db.WithContext(ctx).Model(&eventRow{}).Where("user_id = ?", userID)
 	if q.To != nil {
 		db = db.Where("start_unix < ?", q.To.Unix())
 	}
@@ -146,9 +172,9 @@ func (s *Store) ListEvents(ctx context.Context, userID string, q agenda.ListQuer
 		db = db.Where("(start_unix, id) > (?, ?)", start, id)
 	}
 
-	rows, err := scanEvents(db.Select(eventColumns).Order("start_unix, id").Limit(limit+1), limit+1)
+	rows, err := scanEvents(db.Order("start_unix, id").Limit(limit+1), limit+1)
 	if err != nil {
-		return agenda.Page{}, wrap("list events", err)
+		return agenda.Page{}, s.wrap("list events", err)
 	}
 	var page agenda.Page
 	if len(rows) > limit {
@@ -173,8 +199,10 @@ func encodeCursor(start int64, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(start, 10) + "." + id))
 }
 
+// decodeCursor accepts only what encodeCursor writes: a cursor changed in
+// any way is refused rather than read as some other position.
 func decodeCursor(c string) (start int64, id string, ok bool) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return 0, "", false
 	}
@@ -183,21 +211,18 @@ func decodeCursor(c string) (start int64, id string, ok bool) {
 		return 0, "", false
 	}
 	start, err = strconv.ParseInt(num, 10, 64)
-	if err != nil {
+	if err != nil || agenda.CheckText("cursor", id) != nil || encodeCursor(start, id) != c {
 		return 0, "", false
 	}
 	return start, id, true
 }
 
-// eventColumns are the columns reading an event needs: not the search
-// text nor the span columns, which only serve queries.
-const eventColumns = "id, user_id, title, start_unix, end_unix, time_zone, all_day, location, notes, created_unix, updated_unix"
-
-// scanEvents runs a query that selects eventColumns and scans the rows by
-// hand: in a listing, GORM's reflection, row by row and column by column,
-// cost more than the query. limit is the most rows the query returns.
+// scanEvents runs a query that selects eventColumns.read and scans the rows
+// into their fields directly: in a listing, GORM's reflection, row by row
+// and column by column, cost more than the query. limit is the most rows
+// the query returns.
 func scanEvents(db *gorm.DB, limit int) ([]eventRow, error) {
-	rows, err := db.Rows()
+	rows, err := db.Select(eventColumns.read).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -205,10 +230,14 @@ func scanEvents(db *gorm.DB, limit int) ([]eventRow, error) {
 	// Room for a page as the GPT asks for it, not for the largest one:
 	// a WebSocket's snapshot asks for 200 and usually finds a few.
 	out := make([]eventRow, 0, min(limit, 32))
+	targets := make([]any, len(eventColumns.readFields))
 	for rows.Next() {
 		var r eventRow
-		if err := rows.Scan(&r.ID, &r.UserID, &r.Title, &r.StartUnix, &r.EndUnix, &r.TimeZone, &r.AllDay,
-			&r.Location, &r.Notes, &r.CreatedUnix, &r.UpdatedUnix); err != nil {
+		v := reflect.ValueOf(&r).Elem()
+		for i, f := range eventColumns.readFields {
+			targets[i] = v.FieldByIndex(f).Addr().Interface()
+		}
+		if err := rows.Scan(targets...); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -218,11 +247,14 @@ func scanEvents(db *gorm.DB, limit int) ([]eventRow, error) {
 
 // GetEvent returns one of the user's events.
 func (s *Store) GetEvent(ctx context.Context, userID, id string) (agenda.Event, error) {
-	rows, err := scanEvents(s.reader.WithContext(ctx).Model(&eventRow{}).Select(eventColumns).
+	if err := agenda.CheckText("id", id); err != nil {
+		return agenda.Event{}, err
+	}
+	rows, err := scanEvents(s.db.WithContext(ctx).Model(&eventRow{}).
 		Where("user_id = ? AND id = ?", userID, id).Limit(1), 1)
 	switch {
 	case err != nil:
-		return agenda.Event{}, wrap("get event", err)
+		return agenda.Event{}, s.wrap("get event", err)
 	case len(rows) == 0:
 		return agenda.Event{}, errNotFound(id)
 	}
@@ -243,7 +275,7 @@ func (s *Store) CreateEvent(ctx context.Context, userID string, in agenda.NewEve
 		return agenda.Event{}, false, err
 	}
 	e.ID, e.UserID = newEventID(), userID
-	err = s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+	err = s.engine.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
 		now := s.now()
 		e.CreatedAt, e.UpdatedAt = now, now
 		row := newEventRow(e)
@@ -264,15 +296,18 @@ func (s *Store) CreateEvent(ctx context.Context, userID string, in agenda.NewEve
 		return &agenda.Change{Type: agenda.EventCreated, Event: ev}, nil
 	})
 	if err != nil {
-		return agenda.Event{}, false, wrap("create event", err)
+		return agenda.Event{}, false, s.wrap("create event", err)
 	}
 	return ev, replayed, nil
 }
 
 // UpdateEvent applies p to one of the user's events.
 func (s *Store) UpdateEvent(ctx context.Context, userID, id string, p agenda.EventPatch) (agenda.Event, error) {
+	if err := agenda.CheckText("id", id); err != nil {
+		return agenda.Event{}, err
+	}
 	var ev agenda.Event
-	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+	err := s.engine.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
 		// Locked until commit, so that two replicas patching the same event
 		// apply their patches one after the other and neither is lost.
 		var cur eventRow
@@ -290,21 +325,24 @@ func (s *Store) UpdateEvent(ctx context.Context, userID, id string, p agenda.Eve
 		}
 		next.UpdatedAt = s.now()
 		row := newEventRow(next)
-		if err := tx.Model(&eventRow{}).Where("user_id = ? AND id = ?", userID, id).Updates(row.changes()).Error; err != nil {
+		if err := tx.Model(&eventRow{}).Where("user_id = ? AND id = ?", userID, id).Select(eventColumns.update).Updates(&row).Error; err != nil {
 			return nil, err
 		}
 		ev = row.event()
 		return &agenda.Change{Type: agenda.EventUpdated, Event: ev}, nil
 	})
 	if err != nil {
-		return agenda.Event{}, wrap("update event", err)
+		return agenda.Event{}, s.wrap("update event", err)
 	}
 	return ev, nil
 }
 
 // DeleteEvent removes one of the user's events.
 func (s *Store) DeleteEvent(ctx context.Context, userID, id string) error {
-	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+	if err := agenda.CheckText("id", id); err != nil {
+		return err
+	}
+	err := s.engine.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
 		var gone []eventRow
 		res := tx.Clauses(clause.Returning{}).Where("user_id = ? AND id = ?", userID, id).Delete(&gone)
 		switch {
@@ -315,5 +353,5 @@ func (s *Store) DeleteEvent(ctx context.Context, userID, id string) error {
 		}
 		return &agenda.Change{Type: agenda.EventDeleted, Event: gone[0].event()}, nil
 	})
-	return wrap("delete event", err)
+	return s.wrap("delete event", err)
 }

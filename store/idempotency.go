@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/agenda-gpt/agenda"
@@ -86,14 +87,16 @@ func claimRequest(tx *gorm.DB, userID, requestID string, row eventRow, now time.
 
 // requestHash identifies what a create request asks for, after validation:
 // the same event sent again, even with another UTC offset for the same
-// instant or with spaces around the title, is the same request.
+// instant or with spaces around the title, is the same request. It covers
+// every content column of eventRow (all but its `store:"meta"` ones), so a
+// column added to the row is part of the request without a change here.
 func requestHash(r eventRow) string {
-	b, _ := json.Marshal(struct {
-		Title, TimeZone, Location, Notes string
-		Start                            int64
-		End                              *int64
-		AllDay                           bool
-	}{r.Title, r.TimeZone, r.Location, r.Notes, r.StartUnix, r.EndUnix, r.AllDay})
+	v := reflect.ValueOf(r)
+	content := make([]any, len(eventColumns.content))
+	for i, f := range eventColumns.content {
+		content[i] = v.FieldByIndex(f).Interface()
+	}
+	b, _ := json.Marshal(content)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

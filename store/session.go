@@ -15,7 +15,7 @@ import (
 // sessionRow is a browser session of the web UI, kept in the database so
 // that sessions survive restarts and are shared by replicas.
 type sessionRow struct {
-	Token      string `gorm:"primaryKey"`
+	Token      string `gorm:"primaryKey" store:"secret"`
 	Data       []byte `gorm:"not null"`
 	ExpiryUnix int64  `gorm:"not null;index"`
 }
@@ -33,7 +33,7 @@ var _ scs.CtxStore = sessionStore{}
 // FindCtx returns the data of an unexpired session.
 func (ss sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var r sessionRow
-	err := ss.s.reader.WithContext(ctx).
+	err := ss.s.db.WithContext(ctx).
 		Where("token = ? AND expiry_unix > ?", token, ss.s.now().Unix()).
 		Take(&r).Error
 	switch {
@@ -51,7 +51,7 @@ func (ss sessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 		b = []byte{} // the column is NOT NULL
 	}
 	r := sessionRow{Token: token, Data: b, ExpiryUnix: expiry.Unix()}
-	err := ss.s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+	err := ss.s.engine.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
 		return nil, tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "token"}},
 			DoUpdates: clause.AssignmentColumns([]string{"data", "expiry_unix"}),
@@ -65,7 +65,7 @@ func (ss sessionStore) CommitCtx(ctx context.Context, token string, b []byte, ex
 
 // DeleteCtx removes the session; a missing one is not an error.
 func (ss sessionStore) DeleteCtx(ctx context.Context, token string) error {
-	err := ss.s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+	err := ss.s.engine.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
 		return nil, tx.Where("token = ?", token).Delete(&sessionRow{}).Error
 	})
 	if err != nil {

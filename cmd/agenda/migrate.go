@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/store/postgres"
+	"github.com/agenda-gpt/agenda/store/sqlite"
 )
 
 // runMigrate copies a SQLite database into PostgreSQL: what a deployment
@@ -46,22 +48,26 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return errors.New("migrate: set -to, or DATABASE_URL, to the PostgreSQL URL to copy into, like postgres://agenda:secret@db.example.com:5432/agenda")
 	}
 
-	src, err := store.Open(ctx, *from, nil, store.Options{MustExist: true})
+	src, err := sqlite.Open(ctx, *from, nil, sqlite.Options{MustExist: true})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer src.Close()
-	dst, err := store.Open(ctx, *to, nil, store.Options{MaxConns: 2})
+	dst, err := postgres.Open(ctx, *to, nil, postgres.Options{MaxConns: 2})
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer dst.Close()
-	st, err := store.Copy(ctx, dst, src)
+	st, err := store.Copy(ctx, dst, src, func(line string) { fmt.Fprintln(stdout, line) })
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintf(stdout, "Copied %s into %s: %d events, %d idempotency keys, %d sessions written (rows already there were kept, or updated when older).\n",
 		*from, redacted(*to), st.Events, st.IdempotencyKeys, st.Sessions)
+	if st.Repaired > 0 || st.Skipped > 0 {
+		fmt.Fprintf(stdout, "%d rows held NUL characters or invalid UTF-8, which PostgreSQL cannot store: %d repaired, %d skipped (listed above).\n",
+			st.Repaired+st.Skipped, st.Repaired, st.Skipped)
+	}
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
-	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/store/sqlite"
 	"github.com/agenda-gpt/agenda/store/storetest"
 )
 
@@ -20,7 +20,7 @@ import (
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	sqlitePath := filepath.Join(t.TempDir(), "agenda.db")
-	src, err := store.Open(ctx, sqlitePath, nil, store.Options{})
+	src, err := sqlite.Open(ctx, sqlitePath, nil, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

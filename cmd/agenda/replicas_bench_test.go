@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
-	"github.com/agenda-gpt/agenda/store"
 	"github.com/agenda-gpt/agenda/store/storetest"
 )
 
@@ -43,7 +42,7 @@ func benchDatabase(b *testing.B, postgres bool) string {
 		url = storetest.NewDatabase(b)
 	}
 	ctx := context.Background()
-	s, err := store.Open(ctx, url, nil, store.Options{})
+	s, err := openStore(ctx, url, nil, 0, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

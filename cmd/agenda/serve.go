@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/agenda-gpt/agenda"
 	"github.com/agenda-gpt/agenda/api"
 	"github.com/agenda-gpt/agenda/auth"
 	"github.com/agenda-gpt/agenda/config"
@@ -20,6 +21,8 @@ import (
 	"github.com/agenda-gpt/agenda/mcpserver"
 	"github.com/agenda-gpt/agenda/realtime"
 	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/store/postgres"
+	"github.com/agenda-gpt/agenda/store/sqlite"
 	"github.com/agenda-gpt/agenda/web"
 )
 
@@ -142,7 +145,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 			a.close()
 		}
 	}()
-	if a.store, err = store.Open(ctx, cfg.Database, a.hub, store.Options{MaxConns: cfg.DBMaxConns, Logger: logger}); err != nil {
+	if a.store, err = openStore(ctx, cfg.Database, a.hub, cfg.DBMaxConns, logger); err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	if a.auth, err = auth.New(auth.Config{
@@ -204,6 +207,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 		return nil, err
 	}
 	return a, nil
+}
+
+// openStore opens the database engine databaseURL names.
+func openStore(ctx context.Context, databaseURL string, pub agenda.Publisher, maxConns int, logger *slog.Logger) (*store.Store, error) {
+	if store.IsPostgres(databaseURL) {
+		return postgres.Open(ctx, databaseURL, pub, postgres.Options{MaxConns: maxConns, Logger: logger})
+	}
+	return sqlite.Open(ctx, databaseURL, pub, sqlite.Options{MaxConns: maxConns})
 }
 
 func (a *app) close() {

@@ -1,5 +1,6 @@
-// Package storetest gives tests a PostgreSQL database of their own: a new
-// one with a random name, dropped when the test ends.
+// Package storetest holds what the store's tests share: the suite every
+// engine runs (RunSuite) with its helpers, and a PostgreSQL database of a
+// test's own: a new one with a random name, dropped when the test ends.
 //
 // It connects as AGENDA_TEST_POSTGRES_URL says, or else tries the local
 // server (127.0.0.1:5432, database postgres) as the users postgres and root.
@@ -10,6 +11,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/mattn/go-sqlite3" // for SQLiteColumn
 )
 
 // EnvURL names the variable with the URL of a database to connect to as an
@@ -141,4 +144,54 @@ func closeConn(conn *pgx.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn.Close(ctx)
+}
+
+// Column runs a query on the PostgreSQL database at databaseURL and returns
+// the one column of text it selects.
+func Column(t *testing.T, databaseURL, query string) []string {
+	t.Helper()
+	conn, err := connect(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConn(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := conn.Query(ctx, query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return out
+}
+
+// SQLiteColumn is Column for the SQLite file at path, read through a
+// connection of its own.
+func SQLiteColumn(t *testing.T, path, query string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

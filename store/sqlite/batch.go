@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -57,7 +57,7 @@ const (
 // writeGrouped queues fn, then either finds it done by the goroutine that
 // holds the writer or takes the writer itself and commits the queue, in
 // batches, until fn's batch has committed.
-func (s *Store) writeGrouped(ctx context.Context, fn func(tx *gorm.DB) (*agenda.Change, error)) error {
+func (s *engine) writeGrouped(ctx context.Context, fn func(tx *gorm.DB) (*agenda.Change, error)) error {
 	q := s.writes
 	w := &pendingWrite{ctx: ctx, fn: fn, done: make(chan struct{})}
 	q.mu.Lock()
@@ -103,7 +103,7 @@ func (q *writeQueue) take() []*pendingWrite {
 
 // commitBatch runs the writes in one transaction, then publishes their
 // changes in order and answers each caller.
-func (s *Store) commitBatch(batch []*pendingWrite) {
+func (s *engine) commitBatch(batch []*pendingWrite) {
 	if len(batch) == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package store
+package postgres
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/store"
 	"github.com/agenda-gpt/agenda/store/storetest"
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
@@ -18,25 +19,7 @@ import (
 
 func TestPostgres(t *testing.T) {
 	storetest.Available(t)
-	runStoreSuite(t, func(t *testing.T) string { return storetest.NewDatabase(t) })
-}
-
-func TestIsPostgres(t *testing.T) {
-	for url, want := range map[string]bool{
-		"postgres://db/agenda":             true,
-		"PostgreSQL://u:p@db:5432/agenda":  true,
-		"  postgresql://db/agenda":         true,
-		"./data/agenda.db":                 false,
-		"sqlite:./postgres://x":            false,
-		"postgres.db":                      false,
-		"mysql://db/agenda":                false,
-		"sqlite:///var/lib/postgres/a.db":  false,
-		"host=db dbname=agenda user=agent": false, // keyword form: not taken, to keep one way to write it
-	} {
-		if got := IsPostgres(url); got != want {
-			t.Errorf("IsPostgres(%q) = %v, want %v", url, got, want)
-		}
-	}
+	storetest.RunSuite(t, suiteEngine)
 }
 
 func TestPostgresOpenFails(t *testing.T) {
@@ -80,7 +63,11 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 // the window query can use the per-user index.
 func TestPostgresIndexes(t *testing.T) {
 	url := storetest.NewDatabase(t)
-	s, _ := mustOpen(t, url, nil)
+	e, _, err := openEngine(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
 	for _, name := range []string{"idx_events_user_start", "idx_events_user_span", "idx_idempotency_keys_created_unix", "idx_sessions_expiry_unix"} {
 		if storetest.QueryInt(t, url, "SELECT count(*) FROM pg_indexes WHERE indexname = $1", name) != 1 {
 			t.Errorf("index %s is missing", name)
@@ -92,7 +79,7 @@ func TestPostgresIndexes(t *testing.T) {
 	}
 
 	var plan []string
-	err := s.reader.Transaction(func(tx *gorm.DB) error {
+	err = e.db.Transaction(func(tx *gorm.DB) error {
 		// The tables are small: make the planner show what it can do.
 		if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
 			return err
@@ -121,7 +108,7 @@ func TestPostgresReplicas(t *testing.T) {
 	var want []agenda.Change
 	var e agenda.Event
 	for i := range 20 {
-		s := []*Store{a, b}[i%2]
+		s := []*store.Store{a, b}[i%2]
 		var err error
 		switch i {
 		case 0:
@@ -138,7 +125,7 @@ func TestPostgresReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for name, got := range map[string][]agenda.Change{"a": recA.flushed(t, a), "b": recB.flushed(t, b)} {
+	for name, got := range map[string][]agenda.Change{"a": recA.Flushed(t, a), "b": recB.Flushed(t, b)} {
 		if len(got) != len(want) {
 			t.Fatalf("replica %s heard %d changes, want %d", name, len(got), len(want))
 		}
@@ -155,7 +142,7 @@ func TestPostgresReplicas(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			ev, _, err := []*Store{a, b}[i%2].CreateEvent(ctx, "alice", agenda.NewEvent{Title: "once", Start: at(9, 0), RequestID: "r"})
+			ev, _, err := []*store.Store{a, b}[i%2].CreateEvent(ctx, "alice", agenda.NewEvent{Title: "once", Start: at(9, 0), RequestID: "r"})
 			if err != nil {
 				t.Errorf("create: %v", err)
 			}
@@ -188,12 +175,15 @@ func TestPostgresReplicas(t *testing.T) {
 func TestPostgresRollbackAnnouncesNothing(t *testing.T) {
 	ctx := context.Background()
 	var rec recorder
-	s, _ := mustOpen(t, storetest.NewDatabase(t), &rec)
-	ghost := agenda.Event{ID: newEventID(), UserID: "alice", Title: "ghost", Start: at(9, 0)}
+	s, e, err := open(ctx, storetest.NewDatabase(t), &rec, Options{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ghost := agenda.Event{ID: "evt_ghost", UserID: "alice", Title: "ghost", Start: at(9, 0)}
 	errLate := errors.New("failed after the notification")
-	err := s.write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
-		row := newEventRow(ghost)
-		if err := tx.Create(&row).Error; err != nil {
+	err = e.Write(ctx, func(tx *gorm.DB) (*agenda.Change, error) {
+		if err := tx.Exec("INSERT INTO events (id, user_id, title, start_unix, until_unix, span_unix, time_zone, all_day, location, notes, search_text, created_unix, updated_unix) VALUES (?, 'alice', 'ghost', 0, 0, 0, '', false, '', '', '', 0, 0)", ghost.ID).Error; err != nil {
 			return nil, err
 		}
 		if err := notify(tx, agenda.Change{Type: agenda.EventCreated, Event: ghost}); err != nil {
@@ -204,7 +194,7 @@ func TestPostgresRollbackAnnouncesNothing(t *testing.T) {
 	if !errors.Is(err, errLate) {
 		t.Fatalf("write: %v", err)
 	}
-	if got := rec.flushed(t, s); len(got) != 0 {
+	if got := rec.Flushed(t, s); len(got) != 0 {
 		t.Fatalf("a rolled-back write was announced: %v", got)
 	}
 }
@@ -222,20 +212,20 @@ func TestPostgresLargeEvents(t *testing.T) {
 	if payload, _ := encodeNotice(agenda.Change{Type: agenda.EventCreated, Event: e}); strings.Contains(payload, "big") {
 		t.Fatalf("the notice of a large event carries it: %d bytes", len(payload))
 	}
-	if got := rec.flushed(t, s); len(got) != 1 || got[0].Type != agenda.EventCreated || !equal(got[0].Event, e) {
+	if got := rec.Flushed(t, s); len(got) != 1 || got[0].Type != agenda.EventCreated || !equal(got[0].Event, e) {
 		t.Fatalf("after the create, published %v", got)
 	}
 	up, err := s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Title: ptr("bigger")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.flushed(t, s); len(got) != 2 || got[1].Type != agenda.EventUpdated || !equal(got[1].Event, up) {
+	if got := rec.Flushed(t, s); len(got) != 2 || got[1].Type != agenda.EventUpdated || !equal(got[1].Event, up) {
 		t.Fatalf("after the update, published %v", got)
 	}
 	if err := s.DeleteEvent(ctx, "alice", e.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.flushed(t, s); len(got) != 3 || got[2].Type != agenda.EventDeleted || got[2].Event.ID != e.ID || got[2].Event.UserID != "alice" {
+	if got := rec.Flushed(t, s); len(got) != 3 || got[2].Type != agenda.EventDeleted || got[2].Event.ID != e.ID || got[2].Event.UserID != "alice" {
 		t.Fatalf("after the delete, published %v", got)
 	}
 }
@@ -246,7 +236,7 @@ func TestListenerSkipsGoneEvents(t *testing.T) {
 	var rec recorder
 	l := &listener{pub: &rec, logger: slog.New(slog.DiscardHandler),
 		get: func(ctx context.Context, userID, id string) (agenda.Event, error) {
-			return agenda.Event{}, errNotFound(id)
+			return agenda.Event{}, agenda.Errorf(agenda.ENOTFOUND, "no event with id %q", id)
 		}}
 	l.deliver(context.Background(), `{"type":"event.updated","user_id":"alice","id":"evt_gone"}`)
 	l.deliver(context.Background(), `{"type":"event.moved","user_id":"alice","id":"evt_x"}`)
@@ -283,7 +273,7 @@ func TestPostgresListenerReconnects(t *testing.T) {
 			t.Fatalf("round %d: no resync after the listener's connection ended", round)
 		}
 		e := mustCreate(t, s, "alice", agenda.NewEvent{Title: fmt.Sprint("after ", round), Start: at(9, 0)})
-		rec.waitFor(t, func(c agenda.Change) bool { return c.Event.ID == e.ID })
+		rec.WaitFor(t, func(c agenda.Change) bool { return c.Event.ID == e.ID })
 	}
 }
 
@@ -308,7 +298,7 @@ func TestListenerIdlePings(t *testing.T) {
 	for i := range 20 {
 		id := fmt.Sprint("evt_", i)
 		storetest.Exec(t, url, "SELECT pg_notify($1, $2)", changesChannel, fmt.Sprintf(`{"type":"event.deleted","user_id":"alice","id":%q}`, id))
-		rec.waitFor(t, func(c agenda.Change) bool { return c.Event.ID == id })
+		rec.WaitFor(t, func(c agenda.Change) bool { return c.Event.ID == id })
 	}
 	for i, c := range rec.Changes() {
 		if c.Event.ID != fmt.Sprint("evt_", i) {

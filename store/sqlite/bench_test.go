@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/store"
 )
 
-func benchStore(b *testing.B) *Store {
+func benchStore(b *testing.B) *store.Store {
 	b.Helper()
 	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "agenda.db"), nil, Options{})
 	if err != nil {

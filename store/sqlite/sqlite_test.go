@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"bufio"
@@ -12,14 +12,13 @@ import (
 	"testing"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/store/storetest"
 	"gorm.io/gorm"
 )
 
 func TestSQLite(t *testing.T) {
-	runStoreSuite(t, func(t *testing.T) string {
-		// A folder that does not exist yet: Open creates it.
-		return filepath.Join(t.TempDir(), "data", "agenda.db")
-	})
+	storetest.RunSuite(t, suiteEngine)
 }
 
 func TestSQLiteURL(t *testing.T) {
@@ -186,7 +185,11 @@ func writeUntilKilled(path string) {
 }
 
 func TestSQLiteSettings(t *testing.T) {
-	s, _ := mustOpen(t, filepath.Join(t.TempDir(), "agenda.db"), nil)
+	s, err := openEngine(context.Background(), filepath.Join(t.TempDir(), "agenda.db"), nil, Options{}, busyTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	for _, tt := range []struct {
 		pragma string
 		want   string
@@ -194,7 +197,7 @@ func TestSQLiteSettings(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"synchronous", "1"}, // NORMAL
 		{"foreign_keys", "1"},
-		{"busy_timeout", fmt.Sprint(busyTimeoutMS)},
+		{"busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
 	} {
 		for name, db := range map[string]*gorm.DB{"writer": s.writer, "reader": s.reader} {
 			var got string
@@ -223,7 +226,7 @@ func TestSQLiteTwoStores(t *testing.T) {
 
 	var wg sync.WaitGroup
 	for g := range 8 {
-		s := []*Store{a, b}[g%2]
+		s := []*store.Store{a, b}[g%2]
 		wg.Go(func() {
 			for i := range 25 {
 				if _, err := s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Notes: ptr(fmt.Sprint(g, i))}); err != nil {

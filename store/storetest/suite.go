@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,17 +16,28 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/store"
 	"github.com/alexedwards/scs/v2"
 )
 
-// runStoreSuite checks a Store against what agenda.EventService and the
-// session store promise. newDatabase returns the DATABASE_URL of a new, empty
-// database; every subtest gets its own, so another engine can run the same
-// suite by passing its own newDatabase.
-func runStoreSuite(t *testing.T, newDatabase func(t *testing.T) string) {
+// Engine is how the suite reaches one database engine.
+type Engine struct {
+	// NewDatabase returns the DATABASE_URL of a new, empty database.
+	NewDatabase func(t *testing.T) string
+	// Open opens the store at url, as the engine's Open does, with now as
+	// its clock.
+	Open func(ctx context.Context, url string, pub agenda.Publisher, now func() time.Time) (*store.Store, error)
+	// Column runs query on the database at url, under the store, and
+	// returns the one column of text it selects.
+	Column func(t *testing.T, url, query string) []string
+}
+
+// RunSuite checks a store on eng against what agenda.EventService and the
+// session store promise. Every subtest gets a database of its own.
+func RunSuite(t *testing.T, eng Engine) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, newDatabase func(t *testing.T) string)
+		run  func(t *testing.T, eng Engine)
 	}{
 		{"CRUD", testCRUD},
 		{"Validation", testValidation},
@@ -36,6 +48,8 @@ func runStoreSuite(t *testing.T, newDatabase func(t *testing.T) string) {
 		{"Limits", testLimits},
 		{"BadCursor", testBadCursor},
 		{"IdempotentCreate", testIdempotentCreate},
+		{"IdempotencyCoversEveryField", testIdempotencyCoversEveryField},
+		{"RefusesUnstorableText", testRefusesUnstorableText},
 		{"IdempotencyExpires", testIdempotencyExpires},
 		{"ConcurrentRetries", testConcurrentRetries},
 		{"PublishesInCommitOrder", testPublishesInCommitOrder},
@@ -45,45 +59,49 @@ func runStoreSuite(t *testing.T, newDatabase func(t *testing.T) string) {
 		{"SessionManager", testSessionManager},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, newDatabase) })
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, eng) })
 	}
 }
 
-// A fixed day keeps the tests independent of when they run.
-var day = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+// Day, a fixed day, keeps the tests independent of when they run.
+var Day = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-func at(hour, minute int) time.Time {
-	return day.Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
+func At(hour, minute int) time.Time {
+	return Day.Add(time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
 }
 
-func ptr[T any](v T) *T { return &v }
+// Ptr returns a pointer to v.
+func Ptr[T any](v T) *T { return &v }
 
-// clock is a settable time source for expiring keys and sessions.
-type clock struct {
+// Clock is a settable time source for expiring keys and sessions.
+type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time {
+// NewClock returns a clock that reads t until advanced.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *clock) Advance(d time.Duration) {
+func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
-// recorder is a Publisher that keeps what it receives.
-type recorder struct {
+// Recorder is a Publisher that keeps what it receives.
+type Recorder struct {
 	mu      sync.Mutex
 	changes []agenda.Change
 	arrived chan struct{} // closed, and replaced, at each change
 }
 
-func (r *recorder) Publish(c agenda.Change) {
+func (r *Recorder) Publish(c agenda.Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.changes = append(r.changes, c)
@@ -94,34 +112,34 @@ func (r *recorder) Publish(c agenda.Change) {
 }
 
 // Changes returns what has arrived so far, without flushUser's changes.
-func (r *recorder) Changes() []agenda.Change {
+func (r *Recorder) Changes() []agenda.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []agenda.Change
 	for _, c := range r.changes {
-		if c.Event.UserID != flushUser {
+		if c.Event.UserID != FlushUser {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// flushUser owns the events flushed writes to mark a point in the stream.
-const flushUser = "flush-marker"
+// FlushUser owns the events flushed writes to mark a point in the stream.
+const FlushUser = "flush-marker"
 
-// flushed returns Changes once every change committed before the call has
+// Flushed returns Changes once every change committed before the call has
 // arrived. A store on PostgreSQL delivers changes after the write returns,
 // in commit order, so the arrival of a marker written now means that all
 // earlier changes are in.
-func (r *recorder) flushed(t *testing.T, s *Store) []agenda.Change {
+func (r *Recorder) Flushed(t *testing.T, s *store.Store) []agenda.Change {
 	t.Helper()
-	marker := mustCreate(t, s, flushUser, agenda.NewEvent{Title: "marker", Start: day})
-	r.waitFor(t, func(c agenda.Change) bool { return c.Event.ID == marker.ID })
+	marker := MustCreate(t, s, FlushUser, agenda.NewEvent{Title: "marker", Start: Day})
+	r.WaitFor(t, func(c agenda.Change) bool { return c.Event.ID == marker.ID })
 	return r.Changes()
 }
 
-// waitFor waits until a change matching ok has arrived.
-func (r *recorder) waitFor(t *testing.T, ok func(agenda.Change) bool) {
+// WaitFor waits until a change matching ok has arrived.
+func (r *Recorder) WaitFor(t *testing.T, ok func(agenda.Change) bool) {
 	t.Helper()
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
@@ -147,12 +165,12 @@ func (r *recorder) waitFor(t *testing.T, ok func(agenda.Change) bool) {
 	}
 }
 
-// mustOpen opens url with a clock starting on day and closes it at the end
-// of the test.
-func mustOpen(t *testing.T, url string, pub agenda.Publisher) (*Store, *clock) {
+// MustOpen opens url with a clock starting the day before Day and closes
+// it at the end of the test.
+func (eng Engine) MustOpen(t *testing.T, url string, pub agenda.Publisher) (*store.Store, *Clock) {
 	t.Helper()
-	clk := &clock{t: day.Add(-24 * time.Hour)}
-	s, err := open(context.Background(), url, pub, Options{}, clk.Now)
+	clk := NewClock(Day.Add(-24 * time.Hour))
+	s, err := eng.Open(context.Background(), url, pub, clk.Now)
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
@@ -164,7 +182,20 @@ func mustOpen(t *testing.T, url string, pub agenda.Publisher) (*Store, *clock) {
 	return s, clk
 }
 
-func mustCreate(t *testing.T, s *Store, userID string, in agenda.NewEvent) agenda.Event {
+// prune deletes what has expired by clk in the database at url, as the
+// store does at Open and every few minutes after.
+func (eng Engine) prune(t *testing.T, url string, clk *Clock) {
+	t.Helper()
+	s, err := eng.Open(context.Background(), url, nil, clk.Now)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func MustCreate(t *testing.T, s *store.Store, userID string, in agenda.NewEvent) agenda.Event {
 	t.Helper()
 	e, _, err := s.CreateEvent(context.Background(), userID, in)
 	if err != nil {
@@ -173,7 +204,7 @@ func mustCreate(t *testing.T, s *Store, userID string, in agenda.NewEvent) agend
 	return e
 }
 
-func mustGet(t *testing.T, s *Store, userID, id string) agenda.Event {
+func MustGet(t *testing.T, s *store.Store, userID, id string) agenda.Event {
 	t.Helper()
 	e, err := s.GetEvent(context.Background(), userID, id)
 	if err != nil {
@@ -182,8 +213,8 @@ func mustGet(t *testing.T, s *Store, userID, id string) agenda.Event {
 	return e
 }
 
-// listAll walks every page of q and returns the events in order.
-func listAll(t *testing.T, s *Store, userID string, q agenda.ListQuery) []agenda.Event {
+// ListAll walks every page of q and returns the events in order.
+func ListAll(t *testing.T, s *store.Store, userID string, q agenda.ListQuery) []agenda.Event {
 	t.Helper()
 	var all []agenda.Event
 	for pages := 0; ; pages++ {
@@ -210,38 +241,38 @@ func titles(events []agenda.Event) []string {
 	return out
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func WantCode(t *testing.T, err error, code string) {
 	t.Helper()
 	if got := agenda.ErrorCode(err); got != code {
 		t.Fatalf("error %v has code %q, want %q", err, got, code)
 	}
 }
 
-func equal(a, b agenda.Event) bool {
+func Equal(a, b agenda.Event) bool {
 	return a.ID == b.ID && a.UserID == b.UserID && a.Title == b.Title && a.Start.Equal(b.Start) &&
 		((a.End == nil) == (b.End == nil) && (a.End == nil || a.End.Equal(*b.End))) &&
 		a.TimeZone == b.TimeZone && a.AllDay == b.AllDay && a.Location == b.Location && a.Notes == b.Notes &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
-func wantEqual(t *testing.T, got, want agenda.Event) {
+func WantEqual(t *testing.T, got, want agenda.Event) {
 	t.Helper()
-	if !equal(got, want) {
+	if !Equal(got, want) {
 		t.Fatalf("got  %#v\nwant %#v", got, want)
 	}
 }
 
 var idPattern = regexp.MustCompile(`^evt_[a-z2-7]{26}$`)
 
-func testCRUD(t *testing.T, newDatabase func(t *testing.T) string) {
+func testCRUD(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	s, clk := mustOpen(t, newDatabase(t), nil)
+	s, clk := eng.MustOpen(t, eng.NewDatabase(t), nil)
 	paris, _ := time.LoadLocation("Europe/Paris")
 
 	in := agenda.NewEvent{
 		Title:    "  Dentist ",
 		Start:    time.Date(2026, 12, 1, 9, 30, 0, 0, paris),
-		End:      ptr(time.Date(2026, 12, 1, 10, 15, 0, 0, paris)),
+		End:      Ptr(time.Date(2026, 12, 1, 10, 15, 0, 0, paris)),
 		TimeZone: "Europe/Paris",
 		Location: "Rue de Rivoli",
 		Notes:    "Bring the X-rays",
@@ -258,26 +289,26 @@ func testCRUD(t *testing.T, newDatabase func(t *testing.T) string) {
 		TimeZone: "Europe/Paris", Location: "Rue de Rivoli", Notes: "Bring the X-rays",
 		CreatedAt: clk.Now(), UpdatedAt: clk.Now(),
 	}
-	wantEqual(t, created, want)
-	wantEqual(t, mustGet(t, s, "alice", created.ID), want)
+	WantEqual(t, created, want)
+	WantEqual(t, MustGet(t, s, "alice", created.ID), want)
 
 	clk.Advance(time.Hour)
 	updated, err := s.UpdateEvent(ctx, "alice", created.ID, agenda.EventPatch{
-		Title:    ptr("Dentist (moved)"),
-		Start:    ptr(time.Date(2026, 12, 2, 14, 0, 0, 0, paris)),
+		Title:    Ptr("Dentist (moved)"),
+		Start:    Ptr(time.Date(2026, 12, 2, 14, 0, 0, 0, paris)),
 		ClearEnd: true,
-		AllDay:   ptr(true),
-		Location: ptr(""),
+		AllDay:   Ptr(true),
+		Location: Ptr(""),
 	})
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	want.Title, want.Start, want.End, want.AllDay, want.Location = "Dentist (moved)", time.Date(2026, 12, 2, 14, 0, 0, 0, paris), nil, true, ""
 	want.UpdatedAt = clk.Now()
-	wantEqual(t, updated, want)
-	wantEqual(t, mustGet(t, s, "alice", created.ID), want)
+	WantEqual(t, updated, want)
+	WantEqual(t, MustGet(t, s, "alice", created.ID), want)
 
-	if got := listAll(t, s, "alice", agenda.ListQuery{}); len(got) != 1 || !equal(got[0], want) {
+	if got := ListAll(t, s, "alice", agenda.ListQuery{}); len(got) != 1 || !Equal(got[0], want) {
 		t.Fatalf("list = %v, want [%v]", got, want)
 	}
 
@@ -285,14 +316,14 @@ func testCRUD(t *testing.T, newDatabase func(t *testing.T) string) {
 		t.Fatalf("delete: %v", err)
 	}
 	_, err = s.GetEvent(ctx, "alice", created.ID)
-	wantCode(t, err, agenda.ENOTFOUND)
+	WantCode(t, err, agenda.ENOTFOUND)
 	if msg, want := agenda.ErrorMessage(err), fmt.Sprintf("no event with id %q; list events to find the right id", created.ID); msg != want {
 		t.Errorf("message %q, want %q", msg, want)
 	}
-	_, err = s.UpdateEvent(ctx, "alice", created.ID, agenda.EventPatch{Title: ptr("x")})
-	wantCode(t, err, agenda.ENOTFOUND)
-	wantCode(t, s.DeleteEvent(ctx, "alice", created.ID), agenda.ENOTFOUND)
-	if got := listAll(t, s, "alice", agenda.ListQuery{}); len(got) != 0 {
+	_, err = s.UpdateEvent(ctx, "alice", created.ID, agenda.EventPatch{Title: Ptr("x")})
+	WantCode(t, err, agenda.ENOTFOUND)
+	WantCode(t, s.DeleteEvent(ctx, "alice", created.ID), agenda.ENOTFOUND)
+	if got := ListAll(t, s, "alice", agenda.ListQuery{}); len(got) != 0 {
 		t.Fatalf("list after delete = %v", got)
 	}
 	if err := s.Ping(ctx); err != nil {
@@ -300,143 +331,143 @@ func testCRUD(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 }
 
-func testValidation(t *testing.T, newDatabase func(t *testing.T) string) {
+func testValidation(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	pub := &recorder{}
-	s, _ := mustOpen(t, newDatabase(t), pub)
-	ok := agenda.NewEvent{Title: "Standup", Start: at(9, 0)}
+	pub := &Recorder{}
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), pub)
+	ok := agenda.NewEvent{Title: "Standup", Start: At(9, 0)}
 
 	for name, in := range map[string]agenda.NewEvent{
-		"no title":        {Start: at(9, 0)},
-		"long title":      {Title: strings.Repeat("é", agenda.MaxTitleLength+1), Start: at(9, 0)},
+		"no title":        {Start: At(9, 0)},
+		"long title":      {Title: strings.Repeat("é", agenda.MaxTitleLength+1), Start: At(9, 0)},
 		"no start":        {Title: "Standup"},
-		"end before":      {Title: "Standup", Start: at(9, 0), End: ptr(at(8, 0))},
-		"bad zone":        {Title: "Standup", Start: at(9, 0), TimeZone: "Mars/Olympus"},
-		"wrong offset":    {Title: "Standup", Start: at(9, 0), TimeZone: "Europe/Paris"},
-		"long notes":      {Title: "Standup", Start: at(9, 0), Notes: strings.Repeat("n", agenda.MaxNotesLength+1)},
-		"long request id": {Title: "Standup", Start: at(9, 0), RequestID: strings.Repeat("r", agenda.MaxRequestIDLen+1)},
+		"end before":      {Title: "Standup", Start: At(9, 0), End: Ptr(At(8, 0))},
+		"bad zone":        {Title: "Standup", Start: At(9, 0), TimeZone: "Mars/Olympus"},
+		"wrong offset":    {Title: "Standup", Start: At(9, 0), TimeZone: "Europe/Paris"},
+		"long notes":      {Title: "Standup", Start: At(9, 0), Notes: strings.Repeat("n", agenda.MaxNotesLength+1)},
+		"long request id": {Title: "Standup", Start: At(9, 0), RequestID: strings.Repeat("r", agenda.MaxRequestIDLen+1)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, domainErr := in.Event()
 			_, _, err := s.CreateEvent(ctx, "alice", in)
-			wantCode(t, err, agenda.EINVALID)
+			WantCode(t, err, agenda.EINVALID)
 			if agenda.ErrorMessage(err) != agenda.ErrorMessage(domainErr) || agenda.ErrorMessage(err) == "" {
 				t.Errorf("message %q, want the domain's %q", agenda.ErrorMessage(err), agenda.ErrorMessage(domainErr))
 			}
 		})
 	}
 
-	e := mustCreate(t, s, "alice", ok)
+	e := MustCreate(t, s, "alice", ok)
 	for name, p := range map[string]agenda.EventPatch{
-		"empty title":  {Title: ptr(" ")},
-		"end before":   {End: ptr(at(8, 0))},
-		"start after":  {Start: ptr(at(9, 0)), End: ptr(at(8, 59))},
-		"bad zone":     {TimeZone: ptr("Europe/Nowhere")},
-		"wrong offset": {TimeZone: ptr("America/New_York"), Start: ptr(at(9, 0))},
+		"empty title":  {Title: Ptr(" ")},
+		"end before":   {End: Ptr(At(8, 0))},
+		"start after":  {Start: Ptr(At(9, 0)), End: Ptr(At(8, 59))},
+		"bad zone":     {TimeZone: Ptr("Europe/Nowhere")},
+		"wrong offset": {TimeZone: Ptr("America/New_York"), Start: Ptr(At(9, 0))},
 	} {
 		t.Run("patch "+name, func(t *testing.T) {
 			_, domainErr := e.Patched(p)
 			_, err := s.UpdateEvent(ctx, "alice", e.ID, p)
-			wantCode(t, err, agenda.EINVALID)
+			WantCode(t, err, agenda.EINVALID)
 			if agenda.ErrorMessage(err) != agenda.ErrorMessage(domainErr) {
 				t.Errorf("message %q, want the domain's %q", agenda.ErrorMessage(err), agenda.ErrorMessage(domainErr))
 			}
-			wantEqual(t, mustGet(t, s, "alice", e.ID), e)
+			WantEqual(t, MustGet(t, s, "alice", e.ID), e)
 		})
 	}
-	if got := pub.flushed(t, s); len(got) != 1 {
+	if got := pub.Flushed(t, s); len(got) != 1 {
 		t.Errorf("published %d changes, want only the one create: %v", len(got), got)
 	}
 }
 
-func testUsersAreIsolated(t *testing.T, newDatabase func(t *testing.T) string) {
+func testUsersAreIsolated(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	pub := &recorder{}
-	s, _ := mustOpen(t, newDatabase(t), pub)
-	mine := mustCreate(t, s, "alice", agenda.NewEvent{Title: "Alice's", Start: at(9, 0), RequestID: "r1"})
+	pub := &Recorder{}
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), pub)
+	mine := MustCreate(t, s, "alice", agenda.NewEvent{Title: "Alice's", Start: At(9, 0), RequestID: "r1"})
 
 	// Bob's view of Alice's event is the same as of an id that does not exist.
 	_, err := s.GetEvent(ctx, "bob", mine.ID)
-	wantCode(t, err, agenda.ENOTFOUND)
-	_, err = s.UpdateEvent(ctx, "bob", mine.ID, agenda.EventPatch{Title: ptr("Bob's now")})
-	wantCode(t, err, agenda.ENOTFOUND)
-	wantCode(t, s.DeleteEvent(ctx, "bob", mine.ID), agenda.ENOTFOUND)
-	if got := listAll(t, s, "bob", agenda.ListQuery{}); len(got) != 0 {
+	WantCode(t, err, agenda.ENOTFOUND)
+	_, err = s.UpdateEvent(ctx, "bob", mine.ID, agenda.EventPatch{Title: Ptr("Bob's now")})
+	WantCode(t, err, agenda.ENOTFOUND)
+	WantCode(t, s.DeleteEvent(ctx, "bob", mine.ID), agenda.ENOTFOUND)
+	if got := ListAll(t, s, "bob", agenda.ListQuery{}); len(got) != 0 {
 		t.Fatalf("bob lists %v", got)
 	}
-	if got := listAll(t, s, "bob", agenda.ListQuery{Text: "alice"}); len(got) != 0 {
+	if got := ListAll(t, s, "bob", agenda.ListQuery{Text: "alice"}); len(got) != 0 {
 		t.Fatalf("bob finds %v", got)
 	}
 	// The same request_id is Bob's own.
-	bobs, replayed, err := s.CreateEvent(ctx, "bob", agenda.NewEvent{Title: "Bob's", Start: at(9, 0), RequestID: "r1"})
+	bobs, replayed, err := s.CreateEvent(ctx, "bob", agenda.NewEvent{Title: "Bob's", Start: At(9, 0), RequestID: "r1"})
 	if err != nil || replayed || bobs.ID == mine.ID || bobs.UserID != "bob" {
 		t.Fatalf("bob's create with alice's request_id: %v %v %v", bobs, replayed, err)
 	}
-	if _, _, err := s.CreateEvent(ctx, "", agenda.NewEvent{Title: "Nobody's", Start: at(9, 0)}); err == nil {
+	if _, _, err := s.CreateEvent(ctx, "", agenda.NewEvent{Title: "Nobody's", Start: At(9, 0)}); err == nil {
 		t.Fatal("created an event without an owner")
 	}
 
-	wantEqual(t, mustGet(t, s, "alice", mine.ID), mine)
-	if got := pub.flushed(t, s); len(got) != 2 || got[0].Event.UserID != "alice" || got[1].Event.UserID != "bob" {
+	WantEqual(t, MustGet(t, s, "alice", mine.ID), mine)
+	if got := pub.Flushed(t, s); len(got) != 2 || got[0].Event.UserID != "alice" || got[1].Event.UserID != "bob" {
 		t.Fatalf("published %v", got)
 	}
 }
 
-func testWindow(t *testing.T, newDatabase func(t *testing.T) string) {
-	s, _ := mustOpen(t, newDatabase(t), nil)
+func testWindow(t *testing.T, eng Engine) {
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
 	for _, in := range []agenda.NewEvent{
-		{Title: "before", Start: at(7, 0)},                           // instant, before the window
-		{Title: "ends at from", Start: at(8, 0), End: ptr(at(9, 0))}, // touches from only
-		{Title: "spans from", Start: at(8, 30), End: ptr(at(9, 30))},
-		{Title: "instant at from", Start: at(9, 0)},
-		{Title: "inside", Start: at(9, 15), End: ptr(at(9, 45))},
-		{Title: "spans to", Start: at(9, 59), End: ptr(at(11, 0))},
-		{Title: "starts at to", Start: at(10, 0)},
-		{Title: "spans all", Start: at(6, 0), End: ptr(at(12, 0))},
-		{Title: "later", Start: at(13, 0), End: ptr(at(14, 0))},
+		{Title: "before", Start: At(7, 0)},                           // instant, before the window
+		{Title: "ends at from", Start: At(8, 0), End: Ptr(At(9, 0))}, // touches from only
+		{Title: "spans from", Start: At(8, 30), End: Ptr(At(9, 30))},
+		{Title: "instant at from", Start: At(9, 0)},
+		{Title: "inside", Start: At(9, 15), End: Ptr(At(9, 45))},
+		{Title: "spans to", Start: At(9, 59), End: Ptr(At(11, 0))},
+		{Title: "starts at to", Start: At(10, 0)},
+		{Title: "spans all", Start: At(6, 0), End: Ptr(At(12, 0))},
+		{Title: "later", Start: At(13, 0), End: Ptr(At(14, 0))},
 	} {
-		mustCreate(t, s, "alice", in)
+		MustCreate(t, s, "alice", in)
 	}
-	mustCreate(t, s, "bob", agenda.NewEvent{Title: "bob inside", Start: at(9, 15)})
+	MustCreate(t, s, "bob", agenda.NewEvent{Title: "bob inside", Start: At(9, 15)})
 
 	for _, tt := range []struct {
 		name     string
 		from, to *time.Time
 		want     []string // in start, id order
 	}{
-		{"window", ptr(at(9, 0)), ptr(at(10, 0)), []string{"spans all", "spans from", "instant at from", "inside", "spans to"}},
-		{"open start", nil, ptr(at(9, 0)), []string{"spans all", "before", "ends at from", "spans from"}},
-		{"open end", ptr(at(10, 0)), nil, []string{"spans all", "spans to", "starts at to", "later"}},
+		{"window", Ptr(At(9, 0)), Ptr(At(10, 0)), []string{"spans all", "spans from", "instant at from", "inside", "spans to"}},
+		{"open start", nil, Ptr(At(9, 0)), []string{"spans all", "before", "ends at from", "spans from"}},
+		{"open end", Ptr(At(10, 0)), nil, []string{"spans all", "spans to", "starts at to", "later"}},
 		{"open", nil, nil, []string{"spans all", "before", "ends at from", "spans from", "instant at from", "inside", "spans to", "starts at to", "later"}},
-		{"empty window inside an event", ptr(at(9, 20)), ptr(at(9, 20)), []string{"spans all", "spans from", "inside"}},
-		{"zones do not matter", ptr(at(9, 0).In(time.FixedZone("UTC+1", 3600))), ptr(at(10, 0).In(time.FixedZone("UTC-5", -5*3600))),
+		{"empty window inside an event", Ptr(At(9, 20)), Ptr(At(9, 20)), []string{"spans all", "spans from", "inside"}},
+		{"zones do not matter", Ptr(At(9, 0).In(time.FixedZone("UTC+1", 3600))), Ptr(At(10, 0).In(time.FixedZone("UTC-5", -5*3600))),
 			[]string{"spans all", "spans from", "instant at from", "inside", "spans to"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got := titles(listAll(t, s, "alice", agenda.ListQuery{From: tt.from, To: tt.to}))
+			got := titles(ListAll(t, s, "alice", agenda.ListQuery{From: tt.from, To: tt.to}))
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("got  %q\nwant %q", got, tt.want)
 			}
 		})
 	}
 
-	_, err := s.ListEvents(context.Background(), "alice", agenda.ListQuery{From: ptr(at(10, 0)), To: ptr(at(9, 0))})
-	wantCode(t, err, agenda.EINVALID)
+	_, err := s.ListEvents(context.Background(), "alice", agenda.ListQuery{From: Ptr(At(10, 0)), To: Ptr(At(9, 0))})
+	WantCode(t, err, agenda.EINVALID)
 
 	// An event made longer than any other by an update is still found from
 	// inside its new span.
-	long := mustCreate(t, s, "alice", agenda.NewEvent{Title: "grows", Start: at(-72, 0)})
-	if _, err := s.UpdateEvent(context.Background(), "alice", long.ID, agenda.EventPatch{End: ptr(at(72, 0))}); err != nil {
+	long := MustCreate(t, s, "alice", agenda.NewEvent{Title: "grows", Start: At(-72, 0)})
+	if _, err := s.UpdateEvent(context.Background(), "alice", long.ID, agenda.EventPatch{End: Ptr(At(72, 0))}); err != nil {
 		t.Fatal(err)
 	}
-	got := titles(listAll(t, s, "alice", agenda.ListQuery{From: ptr(at(13, 30)), To: ptr(at(13, 31))}))
+	got := titles(ListAll(t, s, "alice", agenda.ListQuery{From: Ptr(At(13, 30)), To: Ptr(At(13, 31))}))
 	if want := []string{"grows", "later"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
 
-func testTextSearch(t *testing.T, newDatabase func(t *testing.T) string) {
-	s, _ := mustOpen(t, newDatabase(t), nil)
+func testTextSearch(t *testing.T, eng Engine) {
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
 	for i, in := range []agenda.NewEvent{
 		{Title: "Café Zürich"},
 		{Title: "Lunch", Notes: "with ÉMILE and Ωmega"},
@@ -447,10 +478,10 @@ func testTextSearch(t *testing.T, newDatabase func(t *testing.T) string) {
 		{Title: `C:\temp cleanup`},
 		{Title: "plain"},
 	} {
-		in.Start = at(8+i, 0)
-		mustCreate(t, s, "alice", in)
+		in.Start = At(8+i, 0)
+		MustCreate(t, s, "alice", in)
 	}
-	mustCreate(t, s, "bob", agenda.NewEvent{Title: "Café for Bob", Start: at(8, 0)})
+	MustCreate(t, s, "bob", agenda.NewEvent{Title: "Café for Bob", Start: At(8, 0)})
 
 	for _, tt := range []struct {
 		text string
@@ -474,28 +505,28 @@ func testTextSearch(t *testing.T, newDatabase func(t *testing.T) string) {
 		{"", []string{"Café Zürich", "Lunch", "Walk", "100% done", "snake_case review", "one choice", `C:\temp cleanup`, "plain"}},
 	} {
 		t.Run(tt.text, func(t *testing.T) {
-			got := titles(listAll(t, s, "alice", agenda.ListQuery{Text: tt.text}))
+			got := titles(ListAll(t, s, "alice", agenda.ListQuery{Text: tt.text}))
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("search %q: got %q, want %q", tt.text, got, tt.want)
 			}
 		})
 	}
 
-	got := titles(listAll(t, s, "alice", agenda.ListQuery{Text: "e", From: ptr(at(9, 0)), To: ptr(at(13, 0))}))
+	got := titles(ListAll(t, s, "alice", agenda.ListQuery{Text: "e", From: Ptr(At(9, 0)), To: Ptr(At(13, 0))}))
 	if want := []string{"Lunch", "Walk", "100% done", "snake_case review"}; !slices.Equal(got, want) {
 		t.Fatalf("search with window: got %q, want %q", got, want)
 	}
 	_, err := s.ListEvents(context.Background(), "alice", agenda.ListQuery{Text: strings.Repeat("x", agenda.MaxTextQueryLen+1)})
-	wantCode(t, err, agenda.EINVALID)
+	WantCode(t, err, agenda.EINVALID)
 }
 
-func testPagination(t *testing.T, newDatabase func(t *testing.T) string) {
-	s, _ := mustOpen(t, newDatabase(t), nil)
+func testPagination(t *testing.T, eng Engine) {
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
 	// 25 events on 7 distinct starts, so pages break inside runs of ties.
 	var want []agenda.Event
 	for i := range 25 {
-		want = append(want, mustCreate(t, s, "alice", agenda.NewEvent{Title: fmt.Sprint(i), Start: at(8+i%7, 0)}))
-		mustCreate(t, s, "bob", agenda.NewEvent{Title: fmt.Sprint(i), Start: at(8+i%7, 0)})
+		want = append(want, MustCreate(t, s, "alice", agenda.NewEvent{Title: fmt.Sprint(i), Start: At(8+i%7, 0)}))
+		MustCreate(t, s, "bob", agenda.NewEvent{Title: fmt.Sprint(i), Start: At(8+i%7, 0)})
 	}
 	slices.SortFunc(want, func(a, b agenda.Event) int {
 		if c := a.Start.Compare(b.Start); c != 0 {
@@ -531,7 +562,7 @@ func testPagination(t *testing.T, newDatabase func(t *testing.T) string) {
 				t.Fatalf("walked %d events, want %d", len(got), len(want))
 			}
 			for i := range want {
-				if !equal(got[i], want[i]) {
+				if !Equal(got[i], want[i]) {
 					t.Fatalf("event %d is %v, want %v", i, got[i], want[i])
 				}
 			}
@@ -539,23 +570,23 @@ func testPagination(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 
 	// With a window the walk stays inside it.
-	got := listAll(t, s, "alice", agenda.ListQuery{Limit: 2, From: ptr(at(9, 0)), To: ptr(at(11, 0))})
+	got := ListAll(t, s, "alice", agenda.ListQuery{Limit: 2, From: Ptr(At(9, 0)), To: Ptr(At(11, 0))})
 	var inWindow []agenda.Event
 	for _, e := range want {
-		if !e.Start.Before(at(9, 0)) && e.Start.Before(at(11, 0)) {
+		if !e.Start.Before(At(9, 0)) && e.Start.Before(At(11, 0)) {
 			inWindow = append(inWindow, e)
 		}
 	}
-	if !slices.EqualFunc(got, inWindow, equal) {
+	if !slices.EqualFunc(got, inWindow, Equal) {
 		t.Fatalf("windowed walk: got %v, want %v", got, inWindow)
 	}
 }
 
-func testLimits(t *testing.T, newDatabase func(t *testing.T) string) {
+func testLimits(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	s, _ := mustOpen(t, newDatabase(t), nil)
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
 	for i := range agenda.DefaultLimit + 1 {
-		mustCreate(t, s, "alice", agenda.NewEvent{Title: fmt.Sprint(i), Start: at(0, i)})
+		MustCreate(t, s, "alice", agenda.NewEvent{Title: fmt.Sprint(i), Start: At(0, i)})
 	}
 	p, err := s.ListEvents(ctx, "alice", agenda.ListQuery{})
 	if err != nil || len(p.Events) != agenda.DefaultLimit || p.NextCursor == "" {
@@ -563,7 +594,7 @@ func testLimits(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 	for _, limit := range []int{-1, agenda.MaxLimit + 1} {
 		_, err := s.ListEvents(ctx, "alice", agenda.ListQuery{Limit: limit})
-		wantCode(t, err, agenda.EINVALID)
+		WantCode(t, err, agenda.EINVALID)
 		if msg := agenda.ErrorMessage(err); !strings.Contains(msg, fmt.Sprint(agenda.MaxLimit)) {
 			t.Errorf("limit %d: message %q does not give the range", limit, msg)
 		}
@@ -574,9 +605,9 @@ func testLimits(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 }
 
-func testBadCursor(t *testing.T, newDatabase func(t *testing.T) string) {
-	s, _ := mustOpen(t, newDatabase(t), nil)
-	mustCreate(t, s, "alice", agenda.NewEvent{Title: "a", Start: at(9, 0)})
+func testBadCursor(t *testing.T, eng Engine) {
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
+	MustCreate(t, s, "alice", agenda.NewEvent{Title: "a", Start: At(9, 0)})
 	for _, c := range []string{
 		"!!!",
 		"not base64 at all",
@@ -584,9 +615,16 @@ func testBadCursor(t *testing.T, newDatabase func(t *testing.T) string) {
 		base64.RawURLEncoding.EncodeToString([]byte("123.")),     // empty id
 		base64.RawURLEncoding.EncodeToString([]byte("xyz.evt_")), // no start
 		base64.StdEncoding.EncodeToString([]byte("1.evt_a?")),    // padded, not URL-safe
+		// Tampered: PostgreSQL would fail on the NUL or invalid UTF-8 in
+		// the id, and the others are not what the store writes.
+		base64.RawURLEncoding.EncodeToString([]byte("1.evt_\x00")),
+		base64.RawURLEncoding.EncodeToString([]byte("1.evt_\xff")),
+		base64.RawURLEncoding.EncodeToString([]byte("+1.evt_a")),
+		base64.RawURLEncoding.EncodeToString([]byte("01.evt_a")),
+		base64.RawURLEncoding.EncodeToString([]byte("1.evt_a")) + "=",
 	} {
 		_, err := s.ListEvents(context.Background(), "alice", agenda.ListQuery{Cursor: c})
-		wantCode(t, err, agenda.EINVALID)
+		WantCode(t, err, agenda.EINVALID)
 		want := "cursor is not valid; pass next_cursor from the previous response unchanged, or leave it out"
 		if msg := agenda.ErrorMessage(err); msg != want {
 			t.Errorf("cursor %q: message %q, want %q", c, msg, want)
@@ -594,11 +632,11 @@ func testBadCursor(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 }
 
-func testIdempotentCreate(t *testing.T, newDatabase func(t *testing.T) string) {
+func testIdempotentCreate(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	pub := &recorder{}
-	s, clk := mustOpen(t, newDatabase(t), pub)
-	in := agenda.NewEvent{Title: "Flight", Start: at(9, 0), End: ptr(at(11, 0)), RequestID: "trip-1"}
+	pub := &Recorder{}
+	s, clk := eng.MustOpen(t, eng.NewDatabase(t), pub)
+	in := agenda.NewEvent{Title: "Flight", Start: At(9, 0), End: Ptr(At(11, 0)), RequestID: "trip-1"}
 
 	first, replayed, err := s.CreateEvent(ctx, "alice", in)
 	if err != nil || replayed {
@@ -609,31 +647,31 @@ func testIdempotentCreate(t *testing.T, newDatabase func(t *testing.T) string) {
 	// The same request again, even written differently, replays the first.
 	same := in
 	same.Title = " Flight "
-	same.Start = at(9, 0).In(time.FixedZone("UTC+1", 3600))
+	same.Start = At(9, 0).In(time.FixedZone("UTC+1", 3600))
 	again, replayed, err := s.CreateEvent(ctx, "alice", same)
 	if err != nil || !replayed {
 		t.Fatalf("retry: %v, replayed %v", err, replayed)
 	}
-	wantEqual(t, again, first)
+	WantEqual(t, again, first)
 
 	// Another request under the same id is refused.
 	other := in
 	other.Title = "Train"
 	_, _, err = s.CreateEvent(ctx, "alice", other)
-	wantCode(t, err, agenda.ECONFLICT)
+	WantCode(t, err, agenda.ECONFLICT)
 	if want := `request_id "trip-1" was already used for a different event; make up a new request_id for each new event`; agenda.ErrorMessage(err) != want {
 		t.Errorf("message %q, want %q", agenda.ErrorMessage(err), want)
 	}
 
 	// The replay is the first result, even after the event changed or went.
-	if _, err := s.UpdateEvent(ctx, "alice", first.ID, agenda.EventPatch{Title: ptr("Flight (delayed)")}); err != nil {
+	if _, err := s.UpdateEvent(ctx, "alice", first.ID, agenda.EventPatch{Title: Ptr("Flight (delayed)")}); err != nil {
 		t.Fatal(err)
 	}
 	again, replayed, err = s.CreateEvent(ctx, "alice", in)
 	if err != nil || !replayed {
 		t.Fatalf("retry after update: %v, replayed %v", err, replayed)
 	}
-	wantEqual(t, again, first)
+	WantEqual(t, again, first)
 	if err := s.DeleteEvent(ctx, "alice", first.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -641,20 +679,20 @@ func testIdempotentCreate(t *testing.T, newDatabase func(t *testing.T) string) {
 	if err != nil || !replayed {
 		t.Fatalf("retry after delete: %v, replayed %v", err, replayed)
 	}
-	wantEqual(t, again, first)
-	if got := listAll(t, s, "alice", agenda.ListQuery{}); len(got) != 0 {
+	WantEqual(t, again, first)
+	if got := ListAll(t, s, "alice", agenda.ListQuery{}); len(got) != 0 {
 		t.Fatalf("a replay recreated the event: %v", got)
 	}
 
 	// Without a request_id, the same content is a new event each time.
 	in.RequestID = ""
-	a, b := mustCreate(t, s, "alice", in), mustCreate(t, s, "alice", in)
+	a, b := MustCreate(t, s, "alice", in), MustCreate(t, s, "alice", in)
 	if a.ID == b.ID {
 		t.Fatal("two creates without request_id gave one event")
 	}
 
 	var types []agenda.ChangeType
-	for _, c := range pub.flushed(t, s) {
+	for _, c := range pub.Flushed(t, s) {
 		types = append(types, c.Type)
 	}
 	want := []agenda.ChangeType{agenda.EventCreated, agenda.EventUpdated, agenda.EventDeleted, agenda.EventCreated, agenda.EventCreated}
@@ -663,11 +701,128 @@ func testIdempotentCreate(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 }
 
-func testIdempotencyExpires(t *testing.T, newDatabase func(t *testing.T) string) {
+// testIdempotencyCoversEveryField: a retry with the same request_id and any
+// one field of the create changed is another request, refused with
+// ECONFLICT; the identical body replays the first result. The cases must
+// cover every field of agenda.NewEvent, so a field added later fails here
+// until it has one.
+func testIdempotencyCoversEveryField(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	s, clk := mustOpen(t, newDatabase(t), nil)
-	in := agenda.NewEvent{Title: "Weekly", Start: at(9, 0), RequestID: "weekly"}
-	first := mustCreate(t, s, "alice", in)
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
+	base := agenda.NewEvent{Title: "Flight", Start: At(9, 0), End: Ptr(At(11, 0)), TimeZone: "UTC", Location: "Gate 4", Notes: "window seat"}
+	changes := map[string]func(in *agenda.NewEvent){
+		"Title":            func(in *agenda.NewEvent) { in.Title = "Train" },
+		"Start":            func(in *agenda.NewEvent) { in.Start = At(9, 1) },
+		"End":              func(in *agenda.NewEvent) { in.End = Ptr(At(11, 1)) },
+		"End removed":      func(in *agenda.NewEvent) { in.End = nil },
+		"TimeZone":         func(in *agenda.NewEvent) { in.TimeZone = "Africa/Abidjan" }, // UTC+0 too: same offsets
+		"TimeZone removed": func(in *agenda.NewEvent) { in.TimeZone = "" },
+		"AllDay":           func(in *agenda.NewEvent) { in.AllDay = true },
+		"Location":         func(in *agenda.NewEvent) { in.Location = "Gate 5" },
+		"Location removed": func(in *agenda.NewEvent) { in.Location = "" },
+		"Notes":            func(in *agenda.NewEvent) { in.Notes = "aisle seat" },
+		"Notes spaced":     func(in *agenda.NewEvent) { in.Notes = "window seat " }, // notes are kept as sent
+		"Notes removed":    func(in *agenda.NewEvent) { in.Notes = "" },
+	}
+	fields := reflect.TypeFor[agenda.NewEvent]()
+	for i := range fields.NumField() {
+		name := fields.Field(i).Name
+		if _, ok := changes[name]; !ok && name != "RequestID" { // RequestID names the request
+			t.Fatalf("no case changes NewEvent.%s: add one, so a retry that changes it is shown to conflict", name)
+		}
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			in := base
+			in.RequestID = "req " + name
+			first, replayed, err := s.CreateEvent(ctx, "alice", in)
+			if err != nil || replayed {
+				t.Fatalf("first create: %v, replayed %v", err, replayed)
+			}
+			again, replayed, err := s.CreateEvent(ctx, "alice", in)
+			if err != nil || !replayed {
+				t.Fatalf("identical retry: %v, replayed %v", err, replayed)
+			}
+			WantEqual(t, again, first)
+
+			other := in
+			change(&other)
+			_, _, err = s.CreateEvent(ctx, "alice", other)
+			WantCode(t, err, agenda.ECONFLICT)
+			// The changed body is a valid event of its own.
+			other.RequestID += " (new)"
+			MustCreate(t, s, "alice", other)
+		})
+	}
+}
+
+// testRefusesUnstorableText: NUL characters and invalid UTF-8, which
+// PostgreSQL cannot store and SQLite's LIKE cuts at, are refused with
+// EINVALID naming the field on every engine, as are times outside years
+// 0001-9999; nothing is stored.
+func testRefusesUnstorableText(t *testing.T, eng Engine) {
+	ctx := context.Background()
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), nil)
+	e := MustCreate(t, s, "alice", agenda.NewEvent{Title: "kept", Start: At(9, 0)})
+	MustCreate(t, s, "alice", agenda.NewEvent{Title: "other", Start: At(10, 0)})
+	const rule = " must be valid UTF-8 text without NUL characters"
+	want := func(t *testing.T, err error, message string) {
+		t.Helper()
+		WantCode(t, err, agenda.EINVALID)
+		if !strings.Contains(agenda.ErrorMessage(err), message) {
+			t.Errorf("message %q does not say %q", agenda.ErrorMessage(err), message)
+		}
+	}
+	for _, bad := range []string{"a\x00b", "a\xffb"} {
+		ok := agenda.NewEvent{Title: "x", Start: At(9, 0)}
+		for field, change := range map[string]func(in *agenda.NewEvent){
+			"title":      func(in *agenda.NewEvent) { in.Title = bad },
+			"notes":      func(in *agenda.NewEvent) { in.Notes = bad },
+			"location":   func(in *agenda.NewEvent) { in.Location = bad },
+			"time_zone":  func(in *agenda.NewEvent) { in.TimeZone = bad },
+			"request_id": func(in *agenda.NewEvent) { in.RequestID = bad },
+		} {
+			in := ok
+			change(&in)
+			_, _, err := s.CreateEvent(ctx, "alice", in)
+			want(t, err, field+rule)
+		}
+		_, err := s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Notes: &bad})
+		want(t, err, "notes"+rule)
+		_, err = s.GetEvent(ctx, "alice", "evt_"+bad)
+		want(t, err, "id"+rule)
+		_, err = s.UpdateEvent(ctx, "alice", "evt_"+bad, agenda.EventPatch{Title: Ptr("x")})
+		want(t, err, "id"+rule)
+		want(t, s.DeleteEvent(ctx, "alice", "evt_"+bad), "id"+rule)
+		_, err = s.ListEvents(ctx, "alice", agenda.ListQuery{Text: bad})
+		want(t, err, "q"+rule)
+		_, err = s.ListEvents(ctx, "alice", agenda.ListQuery{Cursor: bad})
+		want(t, err, "cursor"+rule)
+	}
+	// On SQLite a NUL ended the LIKE pattern, and q=%00 matched every event.
+	_, err := s.ListEvents(ctx, "alice", agenda.ListQuery{Text: "\x00"})
+	want(t, err, "q"+rule)
+
+	late, _ := time.Parse(time.RFC3339, "9999-12-31T23:59:59-01:00")
+	_, _, err = s.CreateEvent(ctx, "alice", agenda.NewEvent{Title: "late", Start: late})
+	want(t, err, "start must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+	_, err = s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{End: &late})
+	want(t, err, "end must be between")
+	_, err = s.ListEvents(ctx, "alice", agenda.ListQuery{From: &late})
+	want(t, err, "from must be between")
+
+	if got := titles(ListAll(t, s, "alice", agenda.ListQuery{})); !slices.Equal(got, []string{"kept", "other"}) {
+		t.Fatalf("stored %q, want only [kept other]", got)
+	}
+	WantEqual(t, MustGet(t, s, "alice", e.ID), e)
+}
+
+func testIdempotencyExpires(t *testing.T, eng Engine) {
+	ctx := context.Background()
+	url := eng.NewDatabase(t)
+	s, clk := eng.MustOpen(t, url, nil)
+	in := agenda.NewEvent{Title: "Weekly", Start: At(9, 0), RequestID: "weekly"}
+	first := MustCreate(t, s, "alice", in)
 
 	clk.Advance(agenda.IdempotencyHours*time.Hour - time.Second)
 	again, replayed, err := s.CreateEvent(ctx, "alice", in)
@@ -683,28 +838,22 @@ func testIdempotencyExpires(t *testing.T, newDatabase func(t *testing.T) string)
 	// The key now belongs to the new event, with a different content check.
 	in.Title = "Other"
 	_, _, err = s.CreateEvent(ctx, "alice", in)
-	wantCode(t, err, agenda.ECONFLICT)
+	WantCode(t, err, agenda.ECONFLICT)
 
 	// Pruning removes expired keys only.
-	mustCreate(t, s, "alice", agenda.NewEvent{Title: "Keep", Start: at(9, 0), RequestID: "keep"})
+	MustCreate(t, s, "alice", agenda.NewEvent{Title: "Keep", Start: At(9, 0), RequestID: "keep"})
 	clk.Advance(agenda.IdempotencyHours*time.Hour + time.Second)
-	mustCreate(t, s, "alice", agenda.NewEvent{Title: "Young", Start: at(9, 0), RequestID: "young"})
-	if err := s.prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	if err := s.reader.Model(&idempotencyRow{}).Order("request_id").Pluck("request_id", &keys).Error; err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(keys, []string{"young"}) {
+	MustCreate(t, s, "alice", agenda.NewEvent{Title: "Young", Start: At(9, 0), RequestID: "young"})
+	eng.prune(t, url, clk)
+	if keys := eng.Column(t, url, "SELECT request_id FROM idempotency_keys ORDER BY request_id"); !slices.Equal(keys, []string{"young"}) {
 		t.Fatalf("after pruning, keys %q remain; want only [young]", keys)
 	}
 }
 
-func testConcurrentRetries(t *testing.T, newDatabase func(t *testing.T) string) {
-	pub := &recorder{}
-	s, _ := mustOpen(t, newDatabase(t), pub)
-	in := agenda.NewEvent{Title: "Once", Start: at(9, 0), RequestID: "once"}
+func testConcurrentRetries(t *testing.T, eng Engine) {
+	pub := &Recorder{}
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), pub)
+	in := agenda.NewEvent{Title: "Once", Start: At(9, 0), RequestID: "once"}
 
 	const n = 16
 	type result struct {
@@ -739,19 +888,19 @@ func testConcurrentRetries(t *testing.T, newDatabase func(t *testing.T) string) 
 	if len(ids) != 1 || fresh != 1 {
 		t.Fatalf("%d retries gave %d events, %d not replayed; want 1 and 1", n, len(ids), fresh)
 	}
-	if got := listAll(t, s, "alice", agenda.ListQuery{}); len(got) != 1 {
+	if got := ListAll(t, s, "alice", agenda.ListQuery{}); len(got) != 1 {
 		t.Fatalf("stored %d events, want 1", len(got))
 	}
-	if got := pub.flushed(t, s); len(got) != 1 {
+	if got := pub.Flushed(t, s); len(got) != 1 {
 		t.Fatalf("published %d changes, want 1", len(got))
 	}
 }
 
-func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) string) {
+func testPublishesInCommitOrder(t *testing.T, eng Engine) {
 	ctx := context.Background()
 	var (
-		s   *Store
-		rec recorder
+		s   *store.Store
+		rec Recorder
 	)
 	// A change is published once it has committed, in commit order. The
 	// database may hold a later write by then: SQLite's group commit
@@ -760,7 +909,7 @@ func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) str
 	// later writes.
 	check := agenda.PublisherFunc(func(c agenda.Change) {
 		rec.Publish(c)
-		if c.Event.UserID == flushUser {
+		if c.Event.UserID == FlushUser {
 			return
 		}
 		got, err := s.GetEvent(ctx, c.Event.UserID, c.Event.ID)
@@ -775,41 +924,41 @@ func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) str
 			t.Errorf("published %s %v before it was in the database (%v)", c.Type, c.Event, got)
 		}
 	})
-	s, _ = mustOpen(t, newDatabase(t), check)
+	s, _ = eng.MustOpen(t, eng.NewDatabase(t), check)
 
-	e := mustCreate(t, s, "alice", agenda.NewEvent{Title: "v0", Start: at(9, 0)})
+	e := MustCreate(t, s, "alice", agenda.NewEvent{Title: "v0", Start: At(9, 0)})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 10 {
-				if _, err := s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Title: ptr(fmt.Sprintf("v%d.%d", g, i))}); err != nil {
+				if _, err := s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Title: Ptr(fmt.Sprintf("v%d.%d", g, i))}); err != nil {
 					t.Errorf("update: %v", err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	final := mustGet(t, s, "alice", e.ID)
+	final := MustGet(t, s, "alice", e.ID)
 
 	// Failed writes publish nothing.
-	_, _, err := s.CreateEvent(ctx, "alice", agenda.NewEvent{Start: at(9, 0)})
-	wantCode(t, err, agenda.EINVALID)
-	_, err = s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Title: ptr("")})
-	wantCode(t, err, agenda.EINVALID)
-	_, err = s.UpdateEvent(ctx, "alice", "evt_missing", agenda.EventPatch{Title: ptr("x")})
-	wantCode(t, err, agenda.ENOTFOUND)
-	wantCode(t, s.DeleteEvent(ctx, "bob", e.ID), agenda.ENOTFOUND)
+	_, _, err := s.CreateEvent(ctx, "alice", agenda.NewEvent{Start: At(9, 0)})
+	WantCode(t, err, agenda.EINVALID)
+	_, err = s.UpdateEvent(ctx, "alice", e.ID, agenda.EventPatch{Title: Ptr("")})
+	WantCode(t, err, agenda.EINVALID)
+	_, err = s.UpdateEvent(ctx, "alice", "evt_missing", agenda.EventPatch{Title: Ptr("x")})
+	WantCode(t, err, agenda.ENOTFOUND)
+	WantCode(t, s.DeleteEvent(ctx, "bob", e.ID), agenda.ENOTFOUND)
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, err := s.CreateEvent(canceled, "alice", agenda.NewEvent{Title: "never", Start: at(9, 0)}); !errors.Is(err, context.Canceled) {
+	if _, _, err := s.CreateEvent(canceled, "alice", agenda.NewEvent{Title: "never", Start: At(9, 0)}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("create with a canceled context: %v", err)
 	}
 
-	changes := rec.flushed(t, s)
+	changes := rec.Flushed(t, s)
 	if len(changes) != 1+8*10 {
 		t.Fatalf("published %d changes, want %d", len(changes), 1+8*10)
 	}
-	if first := changes[0]; first.Type != agenda.EventCreated || !equal(first.Event, e) {
+	if first := changes[0]; first.Type != agenda.EventCreated || !Equal(first.Event, e) {
 		t.Errorf("first change %v, want the create", first)
 	}
 	// Each writer's updates committed one after the other, so they must be
@@ -826,23 +975,23 @@ func testPublishesInCommitOrder(t *testing.T, newDatabase func(t *testing.T) str
 		}
 		next[g]++
 	}
-	if c := changes[len(changes)-1]; !equal(c.Event, final) {
+	if c := changes[len(changes)-1]; !Equal(c.Event, final) {
 		t.Errorf("last update published %v, but the final state is %v", c.Event, final)
 	}
 
 	if err := s.DeleteEvent(ctx, "alice", e.ID); err != nil {
 		t.Fatal(err)
 	}
-	changes = rec.flushed(t, s)
-	if last := changes[len(changes)-1]; len(changes) != 1+8*10+1 || last.Type != agenda.EventDeleted || !equal(last.Event, final) {
+	changes = rec.Flushed(t, s)
+	if last := changes[len(changes)-1]; len(changes) != 1+8*10+1 || last.Type != agenda.EventDeleted || !Equal(last.Event, final) {
 		t.Errorf("after the delete, %d changes, the last %v; want %d, the delete of %v", len(changes), last, 1+8*10+1, final)
 	}
 }
 
-func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) {
+func testConcurrentWriters(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	pub := &recorder{}
-	s, _ := mustOpen(t, newDatabase(t), pub)
+	pub := &Recorder{}
+	s, _ := eng.MustOpen(t, eng.NewDatabase(t), pub)
 
 	const writers, rounds = 32, 25 // each round is a create and an update
 	acked := make([]map[string]string, writers)
@@ -872,13 +1021,13 @@ func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) 
 		wg.Go(func() {
 			user := fmt.Sprintf("user%d", w%4)
 			for r := range rounds {
-				e, _, err := s.CreateEvent(ctx, user, agenda.NewEvent{Title: fmt.Sprintf("w%d r%d", w, r), Start: at(r%24, w)})
+				e, _, err := s.CreateEvent(ctx, user, agenda.NewEvent{Title: fmt.Sprintf("w%d r%d", w, r), Start: At(r%24, w)})
 				if err != nil {
 					t.Errorf("create: %v", err)
 					return
 				}
 				acked[w][e.ID] = e.Title
-				u, err := s.UpdateEvent(ctx, user, e.ID, agenda.EventPatch{Notes: ptr("updated")})
+				u, err := s.UpdateEvent(ctx, user, e.ID, agenda.EventPatch{Notes: Ptr("updated")})
 				if err != nil {
 					t.Errorf("update: %v", err)
 					return
@@ -896,7 +1045,7 @@ func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) 
 
 	stored := map[string]string{}
 	for u := range 4 {
-		for _, e := range listAll(t, s, fmt.Sprintf("user%d", u), agenda.ListQuery{Limit: agenda.MaxLimit}) {
+		for _, e := range ListAll(t, s, fmt.Sprintf("user%d", u), agenda.ListQuery{Limit: agenda.MaxLimit}) {
 			stored[e.ID] = e.Title + "|" + e.Notes
 		}
 	}
@@ -912,20 +1061,20 @@ func testConcurrentWriters(t *testing.T, newDatabase func(t *testing.T) string) 
 	if total != writers*rounds || len(stored) != total {
 		t.Fatalf("acknowledged %d events, stored %d; want %d", total, len(stored), writers*rounds)
 	}
-	if got := len(pub.flushed(t, s)); got != 2*writers*rounds {
+	if got := len(pub.Flushed(t, s)); got != 2*writers*rounds {
 		t.Fatalf("published %d changes, want %d", got, 2*writers*rounds)
 	}
 }
 
-func testReopen(t *testing.T, newDatabase func(t *testing.T) string) {
+func testReopen(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	url := newDatabase(t)
-	s, err := Open(ctx, url, nil, Options{})
+	url := eng.NewDatabase(t)
+	s, err := eng.Open(ctx, url, nil, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := agenda.NewEvent{Title: "Persistent", Start: at(9, 0), End: ptr(at(10, 0)), TimeZone: "UTC", RequestID: "p"}
-	e := mustCreate(t, s, "alice", in)
+	in := agenda.NewEvent{Title: "Persistent", Start: At(9, 0), End: Ptr(At(10, 0)), TimeZone: "UTC", RequestID: "p"}
+	e := MustCreate(t, s, "alice", in)
 	expiry := time.Now().Add(time.Hour)
 	if err := s.Sessions().Commit("tok", []byte("data"), expiry); err != nil {
 		t.Fatal(err)
@@ -937,12 +1086,12 @@ func testReopen(t *testing.T, newDatabase func(t *testing.T) string) {
 		t.Fatalf("second close: %v", err)
 	}
 
-	s, err = Open(ctx, url, nil, Options{})
+	s, err = eng.Open(ctx, url, nil, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	wantEqual(t, mustGet(t, s, "alice", e.ID), e)
+	WantEqual(t, MustGet(t, s, "alice", e.ID), e)
 	again, replayed, err := s.CreateEvent(ctx, "alice", in)
 	if err != nil || !replayed || again.ID != e.ID {
 		t.Fatalf("retry after reopen: %v, replayed %v, %v", again, replayed, err)
@@ -952,9 +1101,10 @@ func testReopen(t *testing.T, newDatabase func(t *testing.T) string) {
 	}
 }
 
-func testSessions(t *testing.T, newDatabase func(t *testing.T) string) {
+func testSessions(t *testing.T, eng Engine) {
 	ctx := context.Background()
-	s, clk := mustOpen(t, newDatabase(t), nil)
+	url := eng.NewDatabase(t)
+	s, clk := eng.MustOpen(t, url, nil)
 	ss, ok := s.Sessions().(scs.CtxStore)
 	if !ok {
 		t.Fatal("Sessions() is not an scs.CtxStore")
@@ -1013,22 +1163,16 @@ func testSessions(t *testing.T, newDatabase func(t *testing.T) string) {
 	if err := ss.Commit("fresh", []byte("f"), clk.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.prune(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var tokens []string
-	if err := s.reader.Model(&sessionRow{}).Pluck("token", &tokens).Error; err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(tokens, []string{"fresh"}) {
+	eng.prune(t, url, clk)
+	if tokens := eng.Column(t, url, "SELECT token FROM sessions ORDER BY token"); !slices.Equal(tokens, []string{"fresh"}) {
 		t.Fatalf("after pruning, sessions %q remain; want [fresh]", tokens)
 	}
 }
 
 // testSessionManager runs the store under scs itself, as the web UI will.
-func testSessionManager(t *testing.T, newDatabase func(t *testing.T) string) {
+func testSessionManager(t *testing.T, eng Engine) {
 	// scs sets expiries from the real clock.
-	s, err := Open(context.Background(), newDatabase(t), nil, Options{})
+	s, err := eng.Open(context.Background(), eng.NewDatabase(t), nil, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

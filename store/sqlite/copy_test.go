@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,20 +8,34 @@ import (
 	"time"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/store"
+	"github.com/agenda-gpt/agenda/store/postgres"
 	"github.com/agenda-gpt/agenda/store/storetest"
 )
 
-// TestCopy moves a SQLite database into PostgreSQL, twice.
+// TestCopy moves a SQLite database into PostgreSQL, twice. The SQLite
+// store's clock runs 30 hours behind, so that its keys can expire before
+// the copy while PostgreSQL's store, on the real clock, finds the rest
+// unexpired and its own changes newer.
 func TestCopy(t *testing.T) {
 	ctx := context.Background()
-	src, clk := mustOpen(t, filepath.Join(t.TempDir(), "agenda.db"), nil)
+	clk := storetest.NewClock(time.Now().Add(-30 * time.Hour))
+	src, err := open(ctx, filepath.Join(t.TempDir(), "agenda.db"), nil, Options{}, busyTimeout, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
 	pgURL := storetest.NewDatabase(t)
 	var rec recorder
-	dst, dstClk := mustOpen(t, pgURL, &rec)
+	dst, err := postgres.Open(ctx, pgURL, &rec, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
 
 	// More events than a batch, two users, a request id, sessions.
 	var events []agenda.Event
-	for i := range copyBatch + 7 {
+	for i := range 500 + 7 { // more than a batch
 		in := agenda.NewEvent{Title: fmt.Sprint("event ", i), Start: at(0, i), Notes: "n"}
 		if i == 3 {
 			in.RequestID = "req-3"
@@ -33,18 +47,18 @@ func TestCopy(t *testing.T) {
 	fresh := mustCreate(t, src, "alice", agenda.NewEvent{Title: "fresh key", Start: at(9, 0), RequestID: "fresh"})
 	events = append(events, old, fresh)
 	ss := src.Sessions()
-	if err := ss.Commit("live", []byte("data"), clk.Now().Add(time.Hour)); err != nil {
+	if err := ss.Commit("live", []byte("data"), clk.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := ss.Commit("gone", []byte("data"), clk.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 
-	st, err := Copy(ctx, dst, src)
+	st, err := store.Copy(ctx, dst, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (CopyStats{Events: int64(len(events)), IdempotencyKeys: 1, Sessions: 1}); st != want {
+	if want := (store.CopyStats{Events: int64(len(events)), IdempotencyKeys: 1, Sessions: 1}); st != want {
 		t.Fatalf("first copy: %+v, want %+v", st, want)
 	}
 	for _, e := range events {
@@ -54,7 +68,6 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("dst has %d events, want %d", got, len(events))
 	}
 	// The unexpired key came along: a retry on PostgreSQL replays.
-	dstClk.Advance(clk.Now().Sub(dstClk.Now()))
 	again, replayed, err := dst.CreateEvent(ctx, "alice", agenda.NewEvent{Title: "fresh key", Start: at(9, 0), RequestID: "fresh"})
 	if err != nil || !replayed || again.ID != fresh.ID {
 		t.Fatalf("retry after the copy: %v, replayed %v, %v", again, replayed, err)
@@ -70,15 +83,14 @@ func TestCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dstClk.Advance(2 * time.Hour)
 	kept, err := dst.UpdateEvent(ctx, "bob", events[1].ID, agenda.EventPatch{Title: ptr("changed in PostgreSQL")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err = Copy(ctx, dst, src); err != nil {
+	if st, err = store.Copy(ctx, dst, src, nil); err != nil {
 		t.Fatal(err)
 	}
-	if want := (CopyStats{Events: 1}); st != want {
+	if want := (store.CopyStats{Events: 1}); st != want {
 		t.Fatalf("second copy: %+v, want %+v", st, want)
 	}
 	wantEqual(t, mustGet(t, dst, "alice", changed.ID), changed)
