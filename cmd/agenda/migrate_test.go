@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -92,5 +93,52 @@ func TestMigrate(t *testing.T) {
 		if out, err := migrate(tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("migrate %q: %v (%s); want an error containing %q", tt.args, err, out, tt.want)
 		}
+	}
+}
+
+// TestMigrateRepairsText: a SQLite file holding a NUL character and invalid
+// UTF-8, which PostgreSQL refuses, is migrated whole, with the offending
+// event repaired and named, instead of aborting with nothing copied.
+func TestMigrateRepairsText(t *testing.T) {
+	ctx := context.Background()
+	sqlitePath := filepath.Join(t.TempDir(), "agenda.db")
+	src, err := sqlite.Open(ctx, sqlitePath, nil, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad agenda.Event
+	for i := range 3 {
+		e, _, err := src.CreateEvent(ctx, "alice", agenda.NewEvent{Title: fmt.Sprint("event ", i), Start: time.Date(2026, 12, 1, 9+i, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad = e
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", sqlitePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE events SET title = 'nul' || char(0), notes = CAST(X'FF' AS TEXT) WHERE id = ?`, bad.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	pgURL := storetest.NewDatabase(t)
+	var stdout, stderr bytes.Buffer
+	err = run(ctx, []string{"agenda", "migrate", "-from", sqlitePath, "-to", pgURL}, func(string) string { return "" }, &stdout, &stderr)
+	out := stdout.String() + stderr.String()
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	for _, want := range []string{"repaired events id=\"" + bad.ID + "\"", "3 events, 0 idempotency keys, 0 sessions written", "1 repaired, 0 skipped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate says %q, want it to contain %q", out, want)
+		}
+	}
+	if n := storetest.QueryInt(t, pgURL, "SELECT count(*) FROM events"); n != 3 {
+		t.Fatalf("PostgreSQL holds %d events, want 3", n)
 	}
 }

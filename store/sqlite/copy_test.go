@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +100,69 @@ func TestCopy(t *testing.T) {
 	wantEqual(t, mustGet(t, dst, "bob", kept.ID), kept)
 	if n := storetest.QueryInt(t, pgURL, "SELECT count(*) FROM events"); n != int64(len(events)) {
 		t.Fatalf("after the second copy, %d events, want %d", n, len(events))
+	}
+}
+
+// TestCopyRepairsText: a SQLite file written by an older version may hold
+// NUL characters or invalid UTF-8, which PostgreSQL refuses. Copy repairs
+// such text in events and leaves behind, and reports, the rows whose key
+// holds it, instead of failing the whole copy.
+func TestCopyRepairsText(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "agenda.db")
+	src, err := Open(ctx, path, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	bad := mustCreate(t, src, "alice", agenda.NewEvent{Title: "bad", Start: at(9, 0), RequestID: "bad-key"})
+	good := mustCreate(t, src, "alice", agenda.NewEvent{Title: "good", Start: at(10, 0), RequestID: "good-key"})
+	corrupt(t, path,
+		`UPDATE events SET title = 'a' || char(0) || 'b', notes = CAST(X'6E6FFF7465' AS TEXT), location = CAST(X'C3' AS TEXT) WHERE title = 'bad'`,
+		`UPDATE idempotency_keys SET request_id = CAST(X'6B6579FF' AS TEXT) WHERE request_id = 'bad-key'`)
+
+	dst, err := postgres.Open(ctx, storetest.NewDatabase(t), nil, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	var report []string
+	st, err := store.Copy(ctx, dst, src, func(line string) { report = append(report, line) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.CopyStats{Events: 2, IdempotencyKeys: 1, Repaired: 1, Skipped: 1}); st != want {
+		t.Fatalf("copy: %+v, want %+v", st, want)
+	}
+	got := mustGet(t, dst, "alice", bad.ID)
+	if got.Title != "ab" || got.Notes != "no\uFFFDte" || got.Location != "\uFFFD" {
+		t.Errorf("repaired event: title %q notes %q location %q", got.Title, got.Notes, got.Location)
+	}
+	wantEqual(t, mustGet(t, dst, "alice", good.ID), good)
+	if len(report) != 2 || !strings.Contains(report[0], "repaired events id="+strconv.Quote(bad.ID)) ||
+		!strings.Contains(report[0], "title, location, notes") ||
+		!strings.Contains(report[1], `skipped idempotency_keys user_id="alice" request_id="key\xff"`) {
+		t.Errorf("report %q", report)
+	}
+	if _, replayed, err := dst.CreateEvent(ctx, "alice", agenda.NewEvent{Title: "good", Start: at(10, 0), RequestID: "good-key"}); err != nil || !replayed {
+		t.Errorf("the clean key did not come along: replayed %v, %v", replayed, err)
+	}
+}
+
+// corrupt runs statements on the SQLite file at path behind the store's
+// back, as an older version could have written it.
+func corrupt(t *testing.T, path string, statements ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range statements {
+		if res, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		} else if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("%s: %d rows", s, n)
+		}
 	}
 }
