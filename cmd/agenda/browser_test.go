@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/agenda-gpt/agenda/internal/testenv"
 )
 
 // browserWait bounds each step in the browser; none comes near it.
@@ -199,10 +202,7 @@ func startBrowser(t *testing.T) context.Context {
 		path, err = exec.LookPath("chromium-browser")
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed; CI must install it (apt-get install chromium)")
-		}
-		t.Skip("chromium not found in PATH; install it to run the browser tests")
+		testenv.Missing(t, "the browser tests", "Chromium (apt-get install chromium)", errors.New("chromium not found in PATH"))
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

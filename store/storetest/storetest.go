@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/agenda-gpt/agenda/internal/testenv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,10 +68,7 @@ func admin() (string, error) {
 func Available(t testing.TB) {
 	t.Helper()
 	if _, err := admin(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true and PostgreSQL is unreachable: %v", err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, "the PostgreSQL tests", "PostgreSQL on 127.0.0.1:5432 with trust auth (apt-get install postgresql)", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package setup
+package deploy
 
 import (
 	"cmp"
@@ -92,7 +92,7 @@ func settingNames(t *testing.T) []string {
 			return err
 		}
 		// Not the app: the load benchmark and test helpers read their own.
-		if e.IsDir() && (e.Name() == ".git" || e.Name() == "testdata" || e.Name() == "bench" || e.Name() == "storetest") {
+		if e.IsDir() && (e.Name() == ".git" || e.Name() == "testdata" || e.Name() == "bench" || e.Name() == "storetest" || e.Name() == "testenv") {
 			return filepath.SkipDir
 		}
 		if e.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
