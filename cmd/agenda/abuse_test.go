@@ -23,8 +23,8 @@ import (
 
 // FuzzAPI sends arbitrary requests (method, path under /api, query,
 // headers, body, and one of four kinds of credentials) through the real
-// router, middleware, validation and store: whatever arrives, the answer
-// is never a 5xx and nothing panics. A request net/http itself would refuse
+// router, middleware, validation and store, on SQLite and PostgreSQL:
+// whatever arrives, the answer is never a 5xx and nothing panics. A request net/http itself would refuse
 // is skipped. The seed corpus runs in every `go test`; explore with
 // `go test -run '^$' -fuzz FuzzAPI ./cmd/agenda`.
 func FuzzAPI(f *testing.F) {
@@ -74,52 +74,53 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/events", "", "", "", 3},
 		{"GET", "/events", "", "Accept: application/xml\nAccept-Encoding: br", "", 0},
 		{"GET", "/events", "", "X-Forwarded-For: 1.2.3.4\nX-Real-IP: ::1\nX-Forwarded-Proto: https", "", 0},
+		{"GET", "/events", "q=%00&cursor=%00", "", "", 0},
+		{"GET", "/events", "q=%ff%fe", "", "", 1},
+		{"GET", "/events/evt_%00", "", "", "", 0},
+		{"GET", "/events/%ff%fe", "", "", "", 1},
+		{"DELETE", "/events/a%00b", "", "", "", 1},
+		{"POST", "/events", "", ctJSON + "\nIdempotency-Key: k\xff\xfe", `{"title":"x","start":"2026-12-01T09:00:00Z"}`, 0},
+		{"POST", "/events", "", ctJSON, "{\"title\":\"a\\u0000b\",\"start\":\"2026-12-01T09:00:00Z\",\"notes\":\"\xff\"}", 1},
 	} {
 		f.Add(s.method, s.path, s.query, s.headers, s.body, s.auth)
 	}
-	idp := startIdP(f)
-	app := startApp(f, idp, map[string]string{"RATE_LIMIT": "1000000", "RATE_BURST": "1000000", "LOG_LEVEL": "warn"})
-	opaque := app.token("fuzzer", gptOpaqueClient)
-	jwt := app.token("fuzzer", gptJWTClient, "read", "write", "offline_access")
-	var ev struct{ ID string }
-	r := app.call("POST", "/api/events", opaque, map[string]any{"title": "target", "start": "2026-12-01T09:00:00Z"})
-	if err := json.Unmarshal(r.Body, &ev); err != nil || ev.ID == "" {
-		f.Fatalf("target event: %d %s", r.Status, r.Body)
-	}
+	apps := fuzzTargets(f, map[string]string{"RATE_LIMIT": "1000000", "RATE_BURST": "1000000", "LOG_LEVEL": "warn"})
 
 	f.Fuzz(func(t *testing.T, method, path, query, headers, body string, auth uint8) {
-		target := "/api" + strings.ReplaceAll(path, id, ev.ID)
-		if query != "" {
-			target += "?" + query
-		}
-		var raw strings.Builder
-		fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, target)
-		for _, line := range strings.Split(headers, "\n") {
-			if line = strings.TrimRight(line, "\r"); line != "" {
-				raw.WriteString(line + "\r\n")
+		for _, a := range apps {
+			target := "/api" + strings.ReplaceAll(path, id, a.eventID)
+			if query != "" {
+				target += "?" + query
 			}
-		}
-		switch auth % 4 {
-		case 0:
-			raw.WriteString("Authorization: Bearer " + opaque + "\r\n")
-		case 1:
-			raw.WriteString("Authorization: Bearer " + jwt + "\r\n")
-		case 3:
-			raw.WriteString("Authorization: Bearer not-a-token-" + fmt.Sprint(len(body)) + "\r\n")
-		}
-		if !strings.Contains(strings.ToLower(headers), "transfer-encoding") {
-			fmt.Fprintf(&raw, "Content-Length: %d\r\n", len(body))
-		}
-		raw.WriteString("\r\n" + body)
-		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw.String())))
-		if err != nil {
-			t.Skip("net/http answers this itself:", err)
-		}
-		req.RemoteAddr = "127.0.0.1:40000"
-		rec := httptest.NewRecorder()
-		app.app.handler.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("%s %s\n%s\nanswered %d: %s", method, target, headers, rec.Code, rec.Body)
+			var raw strings.Builder
+			fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, target)
+			for _, line := range strings.Split(headers, "\n") {
+				if line = strings.TrimRight(line, "\r"); line != "" {
+					raw.WriteString(line + "\r\n")
+				}
+			}
+			switch auth % 4 {
+			case 0:
+				raw.WriteString("Authorization: Bearer " + a.opaque + "\r\n")
+			case 1:
+				raw.WriteString("Authorization: Bearer " + a.jwt + "\r\n")
+			case 3:
+				raw.WriteString("Authorization: Bearer not-a-token-" + fmt.Sprint(len(body)) + "\r\n")
+			}
+			if !strings.Contains(strings.ToLower(headers), "transfer-encoding") {
+				fmt.Fprintf(&raw, "Content-Length: %d\r\n", len(body))
+			}
+			raw.WriteString("\r\n" + body)
+			req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw.String())))
+			if err != nil {
+				t.Skip("net/http answers this itself:", err)
+			}
+			req.RemoteAddr = "127.0.0.1:40000"
+			rec := httptest.NewRecorder()
+			a.app.handler.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("%s: %s %s\n%s\nanswered %d: %s", a.engine, method, target, headers, rec.Code, rec.Body)
+			}
 		}
 	})
 }
