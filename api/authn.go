@@ -18,8 +18,8 @@ import (
 
 // authenticate establishes who the request acts for: a bearer token (the GPT,
 // any API client) or, failing that, the browser's session cookie, which must
-// then pass the CSRF check for anything but a read. Scopes are enforced here
-// for JWTs: read for GET, write for everything else.
+// then pass the CSRF check for anything but a read. Each operation checks
+// its own scope (requireScope).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -47,19 +47,21 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		default:
 			return s.refuse(c, missingCredentials, id)
 		}
-		need := agenda.ScopeWrite
-		if safeMethod(r.Method) {
-			need = agenda.ScopeRead
-		}
-		if !id.HasScope(need) {
-			err := agenda.MissingScope(need)
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", err.Message, "scope", need))
-			c.Set(authFailureKey, authFailure{reason: "missing scope " + need, clientID: id.ClientID, expiry: id.ExpiresAt})
-			return err
-		}
 		c.Set(identityKey, id)
 		return next(c)
 	}
+}
+
+// requireScope refuses a caller whose token was not granted scope, with
+// the challenge that tells an OAuth client which scope to ask for.
+func requireScope(c echo.Context, id agenda.Identity, scope string) error {
+	if id.HasScope(scope) {
+		return nil
+	}
+	err := agenda.MissingScope(scope)
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", err.Message, "scope", scope))
+	c.Set(authFailureKey, authFailure{reason: "missing scope " + scope, clientID: id.ClientID, expiry: id.ExpiresAt})
+	return err
 }
 
 var missingCredentials = agenda.Errorf(agenda.EUNAUTHORIZED, "no access token; send Authorization: Bearer <token> (sign in again if the client has none)")

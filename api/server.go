@@ -13,10 +13,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/contract"
 )
 
 // Authenticator turns a bearer token into an identity (package auth).
@@ -46,16 +46,17 @@ type MCP interface {
 
 // Deps is everything the server needs. Sessions, Web, IdP and MCP may be nil.
 type Deps struct {
-	Events   agenda.EventService
-	Auth     Authenticator
-	Sessions Sessions
-	Hub      Hub
-	Spec     *Spec
-	Ready    func(ctx context.Context) error // answers /readyz: the database is reachable
-	Web      http.Handler                    // pages, sign-in and static files
-	IdP      http.Handler                    // the development identity provider, under /oidc
-	MCP      MCP                             // the MCP endpoint (package mcpserver), at /mcp
-	Logger   *slog.Logger
+	Events    agenda.EventService
+	Auth      Authenticator
+	Sessions  Sessions
+	Hub       Hub
+	Contract  *contract.Contract
+	Documents contract.Documents              // openapi.yaml as served, with this deployment's URLs
+	Ready     func(ctx context.Context) error // answers /readyz: the database is reachable
+	Web       http.Handler                    // pages, sign-in and static files
+	IdP       http.Handler                    // the development identity provider, under /oidc
+	MCP       MCP                             // the MCP endpoint (package mcpserver), at /mcp
+	Logger    *slog.Logger
 
 	HTTPS          bool    // BASE_URL is https: send Strict-Transport-Security
 	RateLimit      float64 // requests per second per user
@@ -70,8 +71,8 @@ type server struct {
 
 // NewServer returns the app's HTTP handler.
 func NewServer(d Deps) (*echo.Echo, error) {
-	if d.Events == nil || d.Auth == nil || d.Spec == nil || d.Hub == nil {
-		return nil, errors.New("api: Events, Auth, Hub and Spec are required")
+	if d.Events == nil || d.Auth == nil || d.Contract == nil || d.Hub == nil {
+		return nil, errors.New("api: Events, Auth, Hub and Contract are required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -110,14 +111,4 @@ func writeJSON(c echo.Context, status int, v any) error {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	c.Response().WriteHeader(status)
 	return jsonEncode(c.Response(), v)
-}
-
-// specDoc is the parsed contract, used to validate requests.
-func loadSpec() (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(agenda.OpenAPI)
-	if err != nil {
-		return nil, err
-	}
-	return doc, doc.Validate(context.Background())
 }

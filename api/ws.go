@@ -17,6 +17,9 @@ const snapshotCap = 1000
 // snapshot covers the window the client asks for (from, to), by default from
 // the start of today in the earliest time zone, so "today" is whole anywhere.
 func (s *server) handleWebSocket(c echo.Context) error {
+	if err := requireScope(c, identity(c), agenda.ScopeRead); err != nil {
+		return err
+	}
 	from, err := queryTime(c, "from")
 	if err != nil {
 		return err
@@ -60,4 +63,10 @@ func startOfToday(now time.Time) time.Time {
 	zone := time.FixedZone("UTC+14", 14*3600)
 	n := now.In(zone)
 	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, zone)
+}
+
+// queryTime reads an optional date-time query parameter.
+func queryTime(c echo.Context, name string) (*time.Time, error) {
+	v := c.QueryParam(name)
+	return agenda.OptionalTime(name, &v)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/contract"
 )
 
 // Verifier checks a JWT access token for an audience (package auth: the
@@ -34,6 +35,7 @@ type Verifier interface {
 // Config is what the MCP endpoint needs.
 type Config struct {
 	Events   agenda.EventService
+	Contract *contract.Contract // the operations offered as tools
 	Verifier Verifier
 
 	// Resource is the endpoint's resource identifier (MCP_RESOURCE): the
@@ -60,8 +62,8 @@ type Server struct {
 
 // New builds the tools from openapi.yaml and the handler that serves them.
 func New(cfg Config) (*Server, error) {
-	if cfg.Events == nil || cfg.Verifier == nil || cfg.Resource == "" || cfg.Issuer == "" || cfg.MetadataURL == "" {
-		return nil, errors.New("mcpserver: Events, Verifier, Resource, Issuer and MetadataURL are required")
+	if cfg.Events == nil || cfg.Contract == nil || cfg.Verifier == nil || cfg.Resource == "" || cfg.Issuer == "" || cfg.MetadataURL == "" {
+		return nil, errors.New("mcpserver: Events, Contract, Verifier, Resource, Issuer and MetadataURL are required")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -69,19 +71,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	spec, err := parseOpenAPI(agenda.OpenAPI)
-	if err != nil {
-		return nil, fmt.Errorf("mcpserver: openapi.yaml: %w", err)
-	}
 	srv := mcp.NewServer(
-		&mcp.Implementation{Name: "agenda", Title: "Agenda", Version: spec.version()},
-		&mcp.ServerOptions{Instructions: spec.instructions(), Logger: sdkLogger(cfg.Logger)},
+		&mcp.Implementation{Name: "agenda", Title: "Agenda", Version: cfg.Contract.Version()},
+		&mcp.ServerOptions{Instructions: cfg.Contract.Instructions(), Logger: sdkLogger(cfg.Logger)},
 	)
 	s := &Server{cfg: cfg}
-	for _, t := range tools {
-		if err := s.add(srv, spec, t); err != nil {
-			return nil, fmt.Errorf("mcpserver: tool for %s: %w", t.operation, err)
-		}
+	for _, op := range cfg.Contract.Operations() {
+		s.add(srv, op)
 	}
 	streams := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Stateless: every POST stands alone, so any replica can answer

@@ -5,183 +5,103 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/contract"
 )
 
-// tool is one operation of openapi.yaml offered as an MCP tool. Its name is
-// the operationId in snake_case; its schemas come from the operation.
-//
-// The annotations are hints a client uses to decide what to confirm with
-// the user. None of the tools reaches beyond the user's agenda
-// (openWorldHint false). Reads are readOnly. Create only adds
-// (destructiveHint false) and is not idempotent: with a request_id a retry
-// is, but the hint describes every call, and a call without one makes a
-// second event. Update changes only the fields sent, so the same call twice
-// has the effect of one (idempotent); it is not marked destructive, as the
-// API does not mark it consequential: the event stays, and the model has
-// the old values from the list it made first. Delete is destructive and
-// idempotent (a second delete changes nothing; it answers not found).
-type tool struct {
-	operation   string
-	title       string
-	description string
-	scope       string
-	annotations mcp.ToolAnnotations
-	call        func(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error)
-}
-
-var tools = []tool{
-	{
-		operation: "listEvents",
-		title:     "List events",
-		description: "List the user's events that overlap a time window, ordered by start. " +
-			"Send from and to as RFC 3339 date-times with the UTC offset of the user's time zone; " +
-			"if you do not know the user's IANA time zone (like Europe/Paris), ask them once. " +
-			"Use q to search titles, notes and locations. Call this to find an event's id before updating or deleting it. " +
-			"If next_cursor is not empty, call again with that cursor to get the next page.",
-		scope:       agenda.ScopeRead,
-		annotations: mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
-		call:        listEvents,
-	},
-	{
-		operation:   "getEvent",
-		title:       "Get an event",
-		description: "Get one event of the user's agenda by its id. If you do not know the id, call list_events first; never guess one.",
-		scope:       agenda.ScopeRead,
-		annotations: mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true, DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
-		call:        getEvent,
-	},
-	{
-		operation: "createEvent",
-		title:     "Add an event",
-		description: "Add an event to the user's agenda. If you do not know the user's IANA time zone (like Europe/Paris), ask them once, " +
-			"and send it as time_zone. Send start (and end) with that zone's UTC offset at that date, " +
-			"like 2026-12-01T09:00:00+01:00 for 09:00 in Paris in winter; never send Z unless the zone is UTC. " +
-			"Make up a new request_id (a UUID) for every new event, and send the same request_id again only when retrying " +
-			"a create that failed or timed out: the event is then created once.",
-		scope:       agenda.ScopeWrite,
-		annotations: mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
-		call:        createEvent,
-	},
-	{
-		operation: "updateEvent",
-		title:     "Change an event",
-		description: "Change some fields of an event; the fields you leave out stay as they are. " +
-			"Call list_events (or get_event) first to find the event's id and its current values. " +
-			"Send an empty string to clear end, location, notes or time_zone. " +
-			"To move an event, send the new start and end with the UTC offset of the event's time zone at the new date.",
-		scope:       agenda.ScopeWrite,
-		annotations: mcp.ToolAnnotations{IdempotentHint: true, DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
-		call:        updateEvent,
-	},
-	{
-		operation: "deleteEvent",
-		title:     "Delete an event",
-		description: "Delete an event for good; it cannot be undone. Find its id with list_events, " +
-			"then tell the user which event (title and time) you are about to delete, " +
-			"and call this only after they have confirmed.",
-		scope:       agenda.ScopeWrite,
-		annotations: mcp.ToolAnnotations{IdempotentHint: true, DestructiveHint: ptr(true), OpenWorldHint: ptr(false)},
-		call:        deleteEvent,
-	},
-}
-
-// add registers t on srv with its schemas from the spec. Every call is
-// checked in the API's order: scope, then arguments, then the domain rules
-// the EventService applies.
-func (s *Server) add(srv *mcp.Server, spec *openAPI, t tool) error {
-	def, in, err := t.definition(spec)
-	if err != nil {
-		return err
+// add offers op as a tool on srv, its schemas from the contract. A call
+// does what the API does for the same operation: scope, validate, call,
+// render; the arguments already are the operation's.
+func (s *Server) add(srv *mcp.Server, op *contract.Operation) {
+	t := op.Tool
+	def := &mcp.Tool{
+		Name:        t.Name,
+		Title:       t.Title,
+		Description: t.Description,
+		InputSchema: op.InputSchema(),
+		Annotations: &mcp.ToolAnnotations{
+			Title:           t.Title,
+			ReadOnlyHint:    t.ReadOnly,
+			IdempotentHint:  t.Idempotent,
+			DestructiveHint: ptr(t.Destructive),
+			OpenWorldHint:   ptr(false),
+		},
+	}
+	if out := op.OutputSchema(); out != nil {
+		def.OutputSchema = out
 	}
 	srv.AddTool(def, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		if req.Extra == nil || req.Extra.TokenInfo == nil {
 			return toolError("no access token; sign in again"), nil
 		}
 		token := req.Extra.TokenInfo
-		if !slices.Contains(token.Scopes, t.scope) {
+		// Only JWTs reach here, and a JWT's scopes always limit it, even
+		// when it lists none.
+		caller := agenda.Identity{UserID: token.UserID, Scopes: append([]string{}, token.Scopes...)}
+		if !caller.HasScope(op.Scope) {
 			// A tool error, not a 403 asking for step-up authorization: Logto
 			// silently drops a scope the user's role does not grant, so signing
 			// in again would loop. The model reads the error and tells the user.
-			return toolError(agenda.MissingScope(t.scope).Message), nil
+			return toolError(agenda.MissingScope(op.Scope).Message), nil
+		}
+		args := contract.Args{}
+		if raw := req.Params.Arguments; len(raw) > 0 && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &args); err != nil {
+				return toolError("the arguments must be a JSON object, as the tool's input schema describes"), nil
+			}
+		}
+		if err := op.Validate(args); err != nil {
+			return toolError(agenda.ErrorMessage(err)), nil
 		}
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 		defer cancel()
-		decode := func(v any) error { return in.check(req.Params.Arguments, v) }
-		res, err := t.call(ctx, s.cfg.Events, token.UserID, decode)
+		res, err := op.Call(ctx, s.cfg.Events, caller.UserID, args)
 		if err != nil {
 			if agenda.ErrorCode(err) == agenda.EINTERNAL {
-				s.cfg.Logger.Error("mcp: tool call failed", "tool", def.Name, "user", token.UserID, "err", err)
+				s.cfg.Logger.Error("mcp: tool call failed", "tool", t.Name, "user", caller.UserID, "err", err)
 			}
 			return toolError(agenda.ErrorMessage(err)), nil
 		}
-		return res, nil
+		out, err := render(op, res, op.Shown(res, caller), args)
+		if err != nil {
+			s.cfg.Logger.Error("mcp: render failed", "tool", t.Name, "err", err)
+			return toolError(agenda.ErrorMessage(err)), nil
+		}
+		return out, nil
 	})
-	return nil
 }
 
-// definition is the tool as tools/list shows it, and its input checker.
-func (t tool) definition(spec *openAPI) (*mcp.Tool, *input, error) {
-	schema, err := spec.inputSchema(t.operation)
+// render answers with what the API would send, as structured content, and
+// text for clients that show only text.
+func render(op *contract.Operation, res contract.Result, shown any, args contract.Args) (*mcp.CallToolResult, error) {
+	if shown == nil {
+		id, _ := args["id"].(string)
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "Deleted event " + id + "."}}}, nil
+	}
+	raw, err := encode(shown)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	in, err := newInput(schema)
-	if err != nil {
-		return nil, nil, err
+	if page, ok := shown.(agenda.Page); ok {
+		return listResult(page, raw)
 	}
-	out, err := spec.outputSchema(t.operation)
-	if err != nil {
-		return nil, nil, err
+	var w wireEvent
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, err
 	}
-	annotations := t.annotations
-	annotations.Title = t.title
-	def := &mcp.Tool{
-		Name:        toolName(t.operation),
-		Title:       t.title,
-		Description: t.description,
-		InputSchema: schema,
-		Annotations: &annotations,
+	prefix := op.Tool.Done
+	if res.Replayed {
+		prefix = "Already created by an earlier call with this request_id: "
 	}
-	if out != nil {
-		def.OutputSchema = out
-	}
-	return def, in, nil
+	return result(prefix+w.line(), raw), nil
 }
 
-func listEvents(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args struct {
-		From   *string `json:"from"`
-		To     *string `json:"to"`
-		Q      string  `json:"q"`
-		Limit  int     `json:"limit"`
-		Cursor string  `json:"cursor"`
-	}
-	if err := decode(&args); err != nil {
-		return nil, err
-	}
-	q := agenda.ListQuery{Text: args.Q, Limit: args.Limit, Cursor: args.Cursor}
-	var err error
-	if q.From, err = agenda.OptionalTime("from", args.From); err != nil {
-		return nil, err
-	}
-	if q.To, err = agenda.OptionalTime("to", args.To); err != nil {
-		return nil, err
-	}
-	page, err := events.ListEvents(ctx, userID, q)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := encode(page)
-	if err != nil {
-		return nil, err
-	}
+func listResult(page agenda.Page, raw json.RawMessage) (*mcp.CallToolResult, error) {
 	var list struct {
 		Events []wireEvent `json:"events"`
 	}
@@ -204,71 +124,6 @@ func listEvents(ctx context.Context, events agenda.EventService, userID string, 
 		fmt.Fprintf(&b, "\nMore events follow: call list_events again with cursor %q.", page.NextCursor)
 	}
 	return result(b.String(), raw), nil
-}
-
-func getEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args struct {
-		ID string `json:"id"`
-	}
-	if err := decode(&args); err != nil {
-		return nil, err
-	}
-	ev, err := events.GetEvent(ctx, userID, args.ID)
-	if err != nil {
-		return nil, err
-	}
-	return eventResult("", ev)
-}
-
-func createEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args agenda.NewEventInput
-	if err := decode(&args); err != nil {
-		return nil, err
-	}
-	in, err := args.Parse()
-	if err != nil {
-		return nil, err
-	}
-	ev, replayed, err := events.CreateEvent(ctx, userID, in)
-	if err != nil {
-		return nil, err
-	}
-	if replayed {
-		return eventResult("Already created by an earlier call with this request_id: ", ev)
-	}
-	return eventResult("Created: ", ev)
-}
-
-func updateEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args struct {
-		ID string `json:"id"`
-		agenda.EventPatchInput
-	}
-	if err := decode(&args); err != nil {
-		return nil, err
-	}
-	p, err := args.Parse()
-	if err != nil {
-		return nil, err
-	}
-	ev, err := events.UpdateEvent(ctx, userID, args.ID, p)
-	if err != nil {
-		return nil, err
-	}
-	return eventResult("Updated: ", ev)
-}
-
-func deleteEvent(ctx context.Context, events agenda.EventService, userID string, decode func(any) error) (*mcp.CallToolResult, error) {
-	var args struct {
-		ID string `json:"id"`
-	}
-	if err := decode(&args); err != nil {
-		return nil, err
-	}
-	if err := events.DeleteEvent(ctx, userID, args.ID); err != nil {
-		return nil, err
-	}
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "Deleted event " + args.ID + "."}}}, nil
 }
 
 // wireEvent reads back the fields of an event's JSON the text rendering
@@ -316,20 +171,6 @@ func (e wireEvent) line() string {
 	return strings.Join(parts, " | ")
 }
 
-// eventResult answers with the event as the API renders it, and a line of
-// text for clients that show only text.
-func eventResult(prefix string, ev agenda.Event) (*mcp.CallToolResult, error) {
-	raw, err := encode(ev)
-	if err != nil {
-		return nil, err
-	}
-	var w wireEvent
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, err
-	}
-	return result(prefix+w.line(), raw), nil
-}
-
 func result(text string, structured json.RawMessage) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}, StructuredContent: structured}
 }
@@ -351,7 +192,5 @@ func encode(v any) (json.RawMessage, error) {
 	}
 	return bytes.TrimSpace(buf.Bytes()), nil
 }
-
-func errorf(format string, args ...any) error { return agenda.Errorf(agenda.EINVALID, format, args...) }
 
 func ptr[T any](v T) *T { return &v }

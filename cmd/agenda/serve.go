@@ -17,6 +17,7 @@ import (
 	"github.com/agenda-gpt/agenda/api"
 	"github.com/agenda-gpt/agenda/auth"
 	"github.com/agenda-gpt/agenda/config"
+	"github.com/agenda-gpt/agenda/contract"
 	"github.com/agenda-gpt/agenda/devidp"
 	"github.com/agenda-gpt/agenda/mcpserver"
 	"github.com/agenda-gpt/agenda/realtime"
@@ -50,6 +51,10 @@ func (a *app) serverLimits() httpLimits {
 	if a.limits != (httpLimits{}) {
 		return a.limits
 	}
+	return defaultHTTPLimits()
+}
+
+func defaultHTTPLimits() httpLimits {
 	return httpLimits{readHeaderTimeout, readTimeout, writeTimeout, idleTimeout, shutdownTimeout, maxHeaderBytes}
 }
 
@@ -93,6 +98,9 @@ func serveApp(ctx context.Context, a *app, cfg config.Config, ln net.Listener, l
 	defer a.close()
 
 	lim := a.serverLimits()
+	// A handler shortens the read deadline to its request's; it can only
+	// shorten it if the server's is longer.
+	lim.read = max(lim.read, cfg.RequestTimeout+lim.readHeader)
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: lim.readHeader,
@@ -178,12 +186,16 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 	if err != nil {
 		return nil, err
 	}
-	spec, err := api.NewSpec(cfg.BaseURL.String(), webCfg.GPT.AuthorizationURL, webCfg.GPT.TokenURL)
+	spec, err := contract.Load()
+	if err != nil {
+		return nil, err
+	}
+	docs, err := spec.Served(cfg.BaseURL.String(), webCfg.GPT.AuthorizationURL, webCfg.GPT.TokenURL)
 	if err != nil {
 		return nil, err
 	}
 	mcp, err := mcpserver.New(mcpserver.Config{
-		Events: a.store, Verifier: a.auth,
+		Events: a.store, Contract: spec, Verifier: a.auth,
 		Resource: cfg.MCPResource, Issuer: cfg.Issuer(),
 		MetadataURL: cfg.BaseURL.String() + "/.well-known/oauth-protected-resource/mcp",
 		Timeout:     cfg.RequestTimeout, Logger: logger,
@@ -192,7 +204,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 		return nil, err
 	}
 	deps := api.Deps{
-		Events: a.store, Auth: a.auth, Hub: a.hub, Spec: spec, Ready: a.store.Ping,
+		Events: a.store, Auth: a.auth, Hub: a.hub, Contract: spec, Documents: docs, Ready: a.store.Ping,
 		Web: ui, MCP: mcp, Logger: logger,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
 		HTTPS: cfg.BaseURL.Scheme == "https",
