@@ -3,7 +3,6 @@ package agenda
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Error codes. Every layer returns these; the HTTP layer maps each to one
@@ -66,47 +65,4 @@ func ErrorMessage(err error) string {
 	default:
 		return "An internal error occurred; try again later."
 	}
-}
-
-// Expectation describes a field's schema constraints (from openapi.yaml)
-// in words, for the messages the API and the MCP tools give when a value
-// breaks them.
-type Expectation struct {
-	Type      string // "string", "integer", "boolean", "object"
-	Format    string // "date-time" or ""
-	Pattern   string
-	Min, Max  *float64
-	MinLength int
-	MaxLength *int
-}
-
-// String says what a value must look like, e.g. "must be a string of at
-// most 200 characters".
-func (x Expectation) String() string {
-	switch {
-	case x.Format == "date-time" || strings.Contains(x.Pattern, "T[0-9]{2}"):
-		msg := "must be an RFC 3339 date-time with a UTC offset, like 2026-12-01T09:00:00+01:00"
-		if x.Pattern != "" {
-			msg += ", or an empty string to remove it"
-		}
-		return msg
-	case x.Type == "boolean":
-		return "must be true or false"
-	case x.Type == "integer":
-		if x.Min != nil && x.Max != nil {
-			return fmt.Sprintf("must be a whole number from %g to %g", *x.Min, *x.Max)
-		}
-		return "must be a whole number"
-	case x.Type == "string":
-		switch {
-		case x.MinLength > 0 && x.MaxLength != nil:
-			return fmt.Sprintf("must be a string of %d to %d characters", x.MinLength, *x.MaxLength)
-		case x.MaxLength != nil:
-			return fmt.Sprintf("must be a string of at most %d characters", *x.MaxLength)
-		}
-		return "must be a string"
-	case x.Type == "object":
-		return "must be a JSON object"
-	}
-	return "does not match the schema in /openapi.yaml"
 }

@@ -147,6 +147,11 @@ func (in NewEvent) Event() (Event, error) {
 // Patched returns e with p applied, validated as a whole. Times sent in the
 // patch must carry the offset of the zone the event will have.
 func (e Event) Patched(p EventPatch) (Event, error) {
+	// An empty patch would answer with the whole event, a read that a
+	// write-only token must not get.
+	if p == (EventPatch{}) {
+		return Event{}, Errorf(EINVALID, "nothing to change; send at least one of title, start, end, all_day, location, notes or time_zone")
+	}
 	if p.Title != nil {
 		e.Title = strings.TrimSpace(*p.Title)
 	}

@@ -55,6 +55,9 @@ func TestPatchedChecksTheWhole(t *testing.T) {
 	if _, err := ev.Patched(EventPatch{End: &end}); err == nil || !strings.Contains(err.Error(), "is before start") {
 		t.Errorf("end before start accepted: %v", err)
 	}
+	if _, err := ev.Patched(EventPatch{}); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "nothing to change") {
+		t.Errorf("an empty patch: %v, want EINVALID nothing to change", err)
+	}
 	empty := ""
 	if _, err := ev.Patched(EventPatch{Title: &empty}); err == nil {
 		t.Error("empty title accepted")

@@ -30,6 +30,13 @@ func (op *Operation) Validate(args map[string]any) error {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(args)) {
+		// Checked before anything encodes the value: encoding/json would
+		// silently replace invalid UTF-8.
+		if text, ok := args[k].(string); ok {
+			if err := agenda.CheckText(k, text); err != nil {
+				return err
+			}
+		}
 		s := props[k].Value
 		if err := s.VisitJSON(args[k]); err != nil {
 			return invalid("%s %s", k, expectation(s))

@@ -209,7 +209,7 @@ func TestPostgresLargeEvents(t *testing.T) {
 	s, _ := mustOpen(t, storetest.NewDatabase(t), &rec)
 	notes := strings.Repeat("é\"", agenda.MaxNotesLength/2) // 6000 bytes, escaped to 8000
 	e := mustCreate(t, s, "alice", agenda.NewEvent{Title: "big", Start: at(9, 0), Notes: notes})
-	if payload, _ := encodeNotice(agenda.Change{Type: agenda.EventCreated, Event: e}); strings.Contains(payload, "big") {
+	if payload, _ := encodeNotice(agenda.Change{Type: agenda.EventCreated, Event: e}); strings.Contains(payload, `"big"`) {
 		t.Fatalf("the notice of a large event carries it: %d bytes", len(payload))
 	}
 	if got := rec.Flushed(t, s); len(got) != 1 || got[0].Type != agenda.EventCreated || !equal(got[0].Event, e) {

@@ -1,0 +1,238 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/contract"
+	"github.com/agenda-gpt/agenda/store/sqlite"
+)
+
+// The tests in this package run the API on a real SQLite file over real
+// HTTP. Token verification has its own tests in package auth and the
+// end-to-end ones in cmd/agenda; here a token names its identity.
+type tokens map[string]agenda.Identity
+
+func (t tokens) Authenticate(_ context.Context, token string) (agenda.Identity, error) {
+	if id, ok := t[token]; ok {
+		return id, nil
+	}
+	return agenda.Identity{}, agenda.Errorf(agenda.EUNAUTHORIZED, "the access token is not valid")
+}
+
+var testTokens = tokens{
+	"alice":        {UserID: "alice"},
+	"alice-writes": {UserID: "alice", Scopes: []string{agenda.ScopeWrite}},
+	"alice-reads":  {UserID: "alice", Scopes: []string{agenda.ScopeRead}},
+}
+
+// testAPI is the API of one fresh database.
+type testAPI struct {
+	t   *testing.T
+	url string
+}
+
+func startAPI(t *testing.T) *testAPI {
+	t.Helper()
+	events, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "agenda.db"), nil, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { events.Close() })
+	c, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewServer(Deps{Events: events, Auth: testTokens, Hub: unused{}, Contract: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testAPI{t: t, url: srv.URL}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// problem is the reply's problem+json body; it fails the test if there is
+// none.
+func (r reply) problem(t *testing.T) Problem {
+	t.Helper()
+	var p Problem
+	if r.header.Get("Content-Type") != problemContentType || json.Unmarshal([]byte(r.body), &p) != nil {
+		t.Fatalf("%d %q is not problem+json", r.status, r.body)
+	}
+	return p
+}
+
+// do sends body (raw, as given) with the headers, as "Bearer token" when
+// token is not empty.
+func (a *testAPI) do(method, path, token, body string, header ...string) reply {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.url+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
+// count is how many events alice has.
+func (a *testAPI) count() int {
+	a.t.Helper()
+	r := a.do(http.MethodGet, "/api/events?limit=200", "alice", "")
+	var page struct{ Events []json.RawMessage }
+	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &page) != nil {
+		a.t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	return len(page.Events)
+}
+
+// create makes an event for alice and returns its id.
+func (a *testAPI) create(body string) string {
+	a.t.Helper()
+	r := a.do(http.MethodPost, "/api/events", "alice", body)
+	var ev struct{ ID string }
+	if r.status != http.StatusCreated || json.Unmarshal([]byte(r.body), &ev) != nil {
+		a.t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	return ev.ID
+}
+
+const dentist = `{"title": "Dentist", "start": "2026-12-01T09:00:00+01:00"}`
+
+// TestMalformedBodies: a body that is not exactly one UTF-8 JSON object is
+// refused with 400 and a detail that says what to send, and nothing is
+// stored or changed (issue 14, items 9 and 13).
+func TestMalformedBodies(t *testing.T) {
+	a := startAPI(t)
+	id := a.create(dentist)
+	cases := []struct {
+		name, body, contentType, want string
+	}{
+		{"trailing garbage", dentist + ` trailing`, "application/json", "nothing after it"},
+		{"two objects", dentist + dentist, "application/json", "nothing after it"},
+		{"two objects on two lines", dentist + "\n" + dentist, "application/json", "nothing after it"},
+		{"invalid UTF-8 in a value", "{\"title\": \"Den\xfftist\", \"start\": \"2026-12-01T09:00:00+01:00\"}", "application/json", "not valid UTF-8"},
+		{"invalid UTF-8 in a key", "{\"ti\xc3tle\": \"Dentist\", \"start\": \"2026-12-01T09:00:00+01:00\"}", "application/json", "not valid UTF-8"},
+		{"a declared UTF-16 body", dentist, "application/json; charset=utf-16", "must be UTF-8"},
+		{"a declared Latin-1 body", dentist, "application/json; charset=ISO-8859-1", "must be UTF-8"},
+		{"not JSON at all", `title=Dentist`, "application/json", "not valid JSON"},
+		{"an array", `[` + dentist + `]`, "application/json", "must be a JSON object"},
+		{"no content type", dentist, "", "Content-Type: application/json"},
+		{"a form", dentist, "application/x-www-form-urlencoded", "Content-Type: application/json"},
+	}
+	for _, tc := range cases {
+		for _, route := range []struct{ method, path string }{
+			{http.MethodPost, "/api/events"},
+			{http.MethodPatch, "/api/events/" + id},
+		} {
+			r := a.do(route.method, route.path, "alice", tc.body, "Content-Type", tc.contentType)
+			if r.status != http.StatusBadRequest {
+				t.Errorf("%s to %s %s: %d %s, want 400", tc.name, route.method, route.path, r.status, r.body)
+				continue
+			}
+			if p := r.problem(t); !strings.Contains(p.Detail, tc.want) {
+				t.Errorf("%s to %s: detail %q does not say %q", tc.name, route.method, p.Detail, tc.want)
+			}
+		}
+	}
+	if n := a.count(); n != 1 {
+		t.Errorf("%d events after the refused bodies, want the 1 created", n)
+	}
+	r := a.do(http.MethodGet, "/api/events/"+id, "alice", "")
+	if !strings.Contains(r.body, `"title":"Dentist"`) {
+		t.Errorf("the event changed: %s", r.body)
+	}
+}
+
+// TestNULInQuery: q=%00 is refused on SQLite too, where it used to match
+// every event (issue 14, item 13).
+func TestNULInQuery(t *testing.T) {
+	a := startAPI(t)
+	a.create(dentist)
+	for _, q := range []string{"%00", "a%00b", "%FF"} {
+		r := a.do(http.MethodGet, "/api/events?q="+q, "alice", "")
+		if r.status != http.StatusBadRequest {
+			t.Errorf("q=%s: %d %s, want 400", q, r.status, r.body)
+			continue
+		}
+		if p := r.problem(t); !strings.Contains(p.Detail, "q") {
+			t.Errorf("q=%s: detail %q does not name q", q, p.Detail)
+		}
+	}
+}
+
+// TestWriteOnlyTokens: a token granted write but not read can change events
+// without reading them: an empty patch is refused, and a write answers with
+// the id alone (issue 14, item 10).
+func TestWriteOnlyTokens(t *testing.T) {
+	a := startAPI(t)
+	id := a.create(`{"title": "Secret", "start": "2026-12-01T09:00:00+01:00", "notes": "private"}`)
+
+	r := a.do(http.MethodPatch, "/api/events/"+id, "alice-writes", `{}`)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.problem(t).Detail, "nothing to change") {
+		t.Errorf("empty patch: %d %s, want 400 nothing to change", r.status, r.body)
+	}
+	if strings.Contains(r.body, "private") || strings.Contains(r.body, "Secret") {
+		t.Errorf("empty patch revealed the event: %s", r.body)
+	}
+	// Also for a token that may read: an empty patch is a mistake.
+	if r := a.do(http.MethodPatch, "/api/events/"+id, "alice", `{}`); r.status != http.StatusBadRequest {
+		t.Errorf("empty patch with a full token: %d %s, want 400", r.status, r.body)
+	}
+
+	writes := []struct{ method, path, body string }{
+		{http.MethodPatch, "/api/events/" + id, `{"location": "Room 4"}`},
+		{http.MethodPost, "/api/events", `{"title": "New", "start": "2026-12-02T09:00:00+01:00", "notes": "also private"}`},
+	}
+	for _, w := range writes {
+		r := a.do(w.method, w.path, "alice-writes", w.body)
+		if r.status >= 300 {
+			t.Fatalf("%s %s with a write-only token: %d %s", w.method, w.path, r.status, r.body)
+		}
+		var got map[string]any
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got["id"] == nil {
+			t.Errorf("%s %s with a write-only token answered %s, want only the id", w.method, w.path, r.body)
+		}
+		// The same write by a token that may read shows the event.
+		full := a.do(w.method, w.path, "alice", w.body)
+		if !strings.Contains(full.body, `"title"`) {
+			t.Errorf("%s %s with a full token answered %s, want the event", w.method, w.path, full.body)
+		}
+	}
+	if r := a.do(http.MethodGet, "/api/events/"+id, "alice-writes", ""); r.status != http.StatusForbidden {
+		t.Errorf("read with a write-only token: %d, want 403", r.status)
+	}
+}
