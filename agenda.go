@@ -159,6 +159,20 @@ func (id Identity) HasScope(s string) bool {
 	return false
 }
 
+type identityKey struct{}
+
+// NewContext returns ctx carrying id: how the HTTP layer, having checked a
+// token, tells a handler it does not own (the MCP server) who is calling.
+func NewContext(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// FromContext returns the identity NewContext put in ctx.
+func FromContext(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok
+}
+
 // Scopes the API resource defines in Logto.
 const (
 	ScopeRead  = "read"

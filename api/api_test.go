@@ -20,7 +20,7 @@ import (
 // end-to-end ones in cmd/agenda; here a token names its identity.
 type tokens map[string]agenda.Identity
 
-func (t tokens) Authenticate(_ context.Context, token string) (agenda.Identity, error) {
+func (t tokens) Authenticate(_ context.Context, token, _ string) (agenda.Identity, error) {
 	if id, ok := t[token]; ok {
 		return id, nil
 	}

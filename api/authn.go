@@ -1,8 +1,7 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -30,14 +29,14 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		var id agenda.Identity
 		switch {
 		case hasBearer:
-			id, err = s.Auth.Authenticate(r.Context(), token)
+			id, err = s.Auth.Authenticate(r.Context(), token, c.RealIP())
 			if err != nil {
 				return s.refuse(c, err, id)
 			}
 		case s.Sessions != nil:
 			var ok bool
 			if id, ok = s.Sessions.Identity(r); !ok {
-				return s.refuse(c, missingCredentials, id)
+				return s.refuse(c, errNoCredentials, id)
 			}
 			if !safeMethod(r.Method) {
 				if err := s.Sessions.CheckCSRF(r); err != nil {
@@ -45,9 +44,32 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 		default:
-			return s.refuse(c, missingCredentials, id)
+			return s.refuse(c, errNoCredentials, id)
 		}
 		c.Set(identityKey, id)
+		return next(c)
+	}
+}
+
+// authenticateMCP admits only bearer tokens the MCP endpoint accepts (JWTs
+// for its resource) and hands the identity to the MCP server in the
+// request's context. Its refusals point to the resource metadata.
+func (s *server) authenticateMCP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		token, hasBearer, err := bearerToken(r)
+		if err == nil && !hasBearer {
+			err = errNoMCPCredentials
+		}
+		if err != nil {
+			return s.refuse(c, err, agenda.Identity{})
+		}
+		id, err := s.MCPAuth.Authenticate(r.Context(), token, c.RealIP())
+		if err != nil {
+			return s.refuse(c, err, id)
+		}
+		c.Set(identityKey, id)
+		c.SetRequest(r.WithContext(agenda.NewContext(r.Context(), id)))
 		return next(c)
 	}
 }
@@ -59,18 +81,71 @@ func requireScope(c echo.Context, id agenda.Identity, scope string) error {
 		return nil
 	}
 	err := agenda.MissingScope(scope)
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge("insufficient_scope", err.Message, "scope", scope))
+	c.Set(missingScopeKey, scope)
 	c.Set(authFailureKey, authFailure{reason: "missing scope " + scope, clientID: id.ClientID, expiry: id.ExpiresAt})
 	return err
 }
 
-var missingCredentials = agenda.Errorf(agenda.EUNAUTHORIZED, "no access token; send Authorization: Bearer <token> (sign in again if the client has none)")
+var (
+	errNoCredentials    = agenda.Errorf(agenda.EUNAUTHORIZED, "no access token; send Authorization: Bearer <token> (sign in again if the client has none)")
+	errNoMCPCredentials = agenda.Errorf(agenda.EUNAUTHORIZED, "no access token; sign in and send Authorization: Bearer <token>, a token issued for this MCP endpoint's resource")
+)
 
 // refuse records why a request was refused, for the log, and returns err.
 func (s *server) refuse(c echo.Context, err error, claimed agenda.Identity) error {
 	c.Set(authFailureKey, authFailure{reason: agenda.ErrorMessage(err), clientID: claimed.ClientID, expiry: claimed.ExpiresAt})
 	return err
 }
+
+// challenge is the WWW-Authenticate of a 401 or 403 (RFC 6750 §3): the
+// error code and description, none when the request carried no
+// credentials; the scope a 403 lacks; and, on /mcp, the resource metadata
+// an MCP client finds its authorization server in (RFC 9728).
+func (s *server) challenge(c echo.Context, err error, status int, detail string) string {
+	var params []string
+	add := func(name, value string) { params = append(params, name+`="`+headerSafe(value)+`"`) }
+	onMCP := s.MCP != nil && isMCPPath(c.Request().URL.Path)
+	switch {
+	case status == http.StatusForbidden:
+		add("error", "insufficient_scope")
+		add("error_description", detail)
+	case errors.Is(err, errNoCredentials) || errors.Is(err, errNoMCPCredentials):
+		// RFC 6750 §3.1: no error code for a request without credentials.
+	default:
+		add("error", "invalid_token")
+		add("error_description", detail)
+	}
+	if onMCP {
+		add("resource_metadata", s.MCP.MetadataURL())
+	}
+	if scope, _ := c.Get(missingScopeKey).(string); scope != "" {
+		add("scope", scope)
+	} else if onMCP {
+		add("scope", agenda.ScopeRead+" "+agenda.ScopeWrite)
+	}
+	if len(params) == 0 {
+		return `Bearer realm="agenda"`
+	}
+	return "Bearer " + strings.Join(params, ", ")
+}
+
+// headerSafe keeps to the characters RFC 6750 allows in a challenge's
+// values: printable ASCII without " and \.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\':
+			return '/'
+		case r < 0x20 || r > 0x7e:
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func isMCPPath(p string) bool { return p == "/mcp" || strings.HasPrefix(p, "/mcp/") }
 
 // bearerToken reads the Authorization header. A header of another scheme is
 // an error, not an absence, so a misconfigured client learns why.
@@ -101,19 +176,6 @@ func identity(c echo.Context) agenda.Identity {
 // the key is the user, not an address that many users may share.
 func (s *server) rateLimit() echo.MiddlewareFunc {
 	return s.limitBy(func(c echo.Context) string { return identity(c).UserID })
-}
-
-// rateLimitMCP applies the same budget to the MCP endpoint, which checks
-// its tokens itself: the key is the token's hash (one per signed-in client),
-// or the client's address for a request without one.
-func (s *server) rateLimitMCP() echo.MiddlewareFunc {
-	return s.limitBy(func(c echo.Context) string {
-		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
-			sum := sha256.Sum256([]byte(h))
-			return "token:" + hex.EncodeToString(sum[:])
-		}
-		return "addr:" + c.RealIP()
-	})
 }
 
 func (s *server) limitBy(key func(echo.Context) string) echo.MiddlewareFunc {

@@ -21,6 +21,8 @@ const (
 	identityKey    = "agenda.identity"
 	authFailureKey = "agenda.auth_failure"
 	logErrorKey    = "agenda.error"
+	// missingScopeKey is the scope a 403 names in its challenge.
+	missingScopeKey = "agenda.missing_scope"
 )
 
 // authFailure is what the log says of a refused token: the reason, and what

@@ -57,10 +57,8 @@ func (s *server) errorHandler(err error, c echo.Context) {
 	status, detail := s.describe(err, c)
 	h := c.Response().Header()
 	switch status {
-	case http.StatusUnauthorized:
-		if h.Get(echo.HeaderWWWAuthenticate) == "" {
-			h.Set(echo.HeaderWWWAuthenticate, bearerChallenge("invalid_token", detail))
-		}
+	case http.StatusUnauthorized, http.StatusForbidden:
+		h.Set(echo.HeaderWWWAuthenticate, s.challenge(c, err, status, detail))
 	case http.StatusServiceUnavailable:
 		h.Set(echo.HeaderRetryAfter, strconv.Itoa(agenda.RetryAfterUnavailable))
 	case http.StatusInternalServerError:
@@ -96,14 +94,4 @@ func (s *server) describe(err error, c echo.Context) (int, string) {
 		return he.Code, "An internal error occurred; try again later."
 	}
 	return statusOf(agenda.ErrorCode(err)), agenda.ErrorMessage(err)
-}
-
-// bearerChallenge builds a WWW-Authenticate value (RFC 6750). ChatGPT
-// refreshes its token on a 401 and on nothing else, so every 401 says so.
-func bearerChallenge(code, description string, params ...string) string {
-	v := fmt.Sprintf(`Bearer error=%q, error_description=%q`, code, description)
-	for i := 0; i+1 < len(params); i += 2 {
-		v += fmt.Sprintf(`, %s=%q`, params[i], params[i+1])
-	}
-	return v
 }

@@ -36,13 +36,13 @@ func (s *server) routes() {
 
 	e.GET("/ws", s.handleWebSocket, s.authenticate)
 
-	// The MCP endpoint authenticates on its own: only JWTs issued for its
-	// resource, and a 401 that points to the metadata. Each tool call has
-	// its own timeout. GET and DELETE reach the transport, which answers
-	// them as the MCP spec says.
+	// The MCP endpoint takes only the tokens MCPAuth accepts (JWTs issued
+	// for its resource), and its 401 points to the metadata. Each tool
+	// call has its own timeout. GET and DELETE reach the transport, which
+	// answers them as the MCP spec says.
 	if s.MCP != nil {
 		mcp, metadata := echo.WrapHandler(s.MCP), echo.WrapHandler(s.MCP.Metadata())
-		limits := []echo.MiddlewareFunc{middleware.BodyLimit(bodyLimit), s.rateLimitMCP()}
+		limits := []echo.MiddlewareFunc{middleware.BodyLimit(bodyLimit), s.authenticateMCP, s.rateLimit()}
 		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp", mcp, limits...)
 		e.Match([]string{http.MethodGet, http.MethodPost, http.MethodDelete}, "/mcp/", mcp, limits...)
 		e.Match([]string{http.MethodGet, http.MethodOptions}, "/.well-known/oauth-protected-resource", metadata)

@@ -16,7 +16,7 @@ import (
 // unused stands in for the dependencies a route listing never calls.
 type unused struct{ agenda.EventService }
 
-func (unused) Authenticate(context.Context, string) (agenda.Identity, error) {
+func (unused) Authenticate(context.Context, string, string) (agenda.Identity, error) {
 	return agenda.Identity{}, nil
 }
 

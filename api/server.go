@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -19,9 +20,10 @@ import (
 	"github.com/agenda-gpt/agenda/contract"
 )
 
-// Authenticator turns a bearer token into an identity (package auth).
+// Authenticator turns a bearer token, sent from clientAddr, into an
+// identity (package auth).
 type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (agenda.Identity, error)
+	Authenticate(ctx context.Context, token, clientAddr string) (agenda.Identity, error)
 }
 
 // Sessions recognises a signed-in browser (package web). CheckCSRF guards
@@ -38,10 +40,13 @@ type Hub interface {
 }
 
 // MCP serves the Model Context Protocol endpoint and, for the OAuth
-// clients that connect to it, its protected resource metadata (RFC 9728).
+// clients that connect to it, its protected resource metadata (RFC 9728),
+// found at MetadataURL. The API authenticates each request first (with
+// Deps.MCPAuth) and puts the identity in its context (agenda.NewContext).
 type MCP interface {
 	http.Handler
 	Metadata() http.Handler
+	MetadataURL() string
 }
 
 // Deps is everything the server needs. Sessions, Web, IdP and MCP may be nil.
@@ -56,12 +61,14 @@ type Deps struct {
 	Web       http.Handler                    // pages, sign-in and static files
 	IdP       http.Handler                    // the development identity provider, under /oidc
 	MCP       MCP                             // the MCP endpoint (package mcpserver), at /mcp
+	MCPAuth   Authenticator                   // accepts the tokens /mcp takes; required with MCP
 	Logger    *slog.Logger
 
 	HTTPS          bool    // BASE_URL is https: send Strict-Transport-Security
 	RateLimit      float64 // requests per second per user
 	RateBurst      int
 	RequestTimeout time.Duration
+	TrustedProxies []*net.IPNet // whose X-Forwarded-For names the client
 }
 
 type server struct {
@@ -73,6 +80,9 @@ type server struct {
 func NewServer(d Deps) (*echo.Echo, error) {
 	if d.Events == nil || d.Auth == nil || d.Contract == nil || d.Hub == nil {
 		return nil, errors.New("api: Events, Auth, Hub and Contract are required")
+	}
+	if d.MCP != nil && d.MCPAuth == nil {
+		return nil, errors.New("api: MCPAuth is required with MCP")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -91,10 +101,17 @@ func NewServer(d Deps) (*echo.Echo, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// The client's address is the connection's: X-Forwarded-For and
-	// X-Real-IP are whatever a client says (nothing here keys on the
-	// address; the rate limit is per user).
+	// The client's address budgets refused tokens (package auth). It is the
+	// connection's, unless that is a trusted proxy: X-Forwarded-For is
+	// whatever a client says, so only a proxy's is believed.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(d.TrustedProxies) > 0 {
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range d.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
 	s := &server{Deps: d, echo: e}
 	e.HTTPErrorHandler = s.errorHandler
 	s.routes()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/agenda-gpt/agenda"
 )
@@ -33,21 +36,38 @@ type Config struct {
 	CacheSize   int           // entries; default 10,000
 	HTTPClient  *http.Client  // default: a client with Timeout
 	Logger      *slog.Logger
+
+	// RefusalRate and RefusalBurst (AUTH_FAILURE_RATE, AUTH_FAILURE_BURST)
+	// bound, per client address, the refused opaque tokens the provider is
+	// asked about: past the burst, an address gets 429 for tokens the
+	// cache does not know until its budget refills. Default 1/s, 100.
+	RefusalRate  float64
+	RefusalBurst int
+	// KeyRefetch spaces the key set's refetches for unknown signing keys
+	// (a rotation, or a forged kid); default 30s. The first fetch, and the
+	// first refetch after a quiet interval, happen at once.
+	KeyRefetch time.Duration
 }
 
 // rejectionTTL is how long a refused token stays refused without asking the
 // provider again: short, so a token that becomes valid is not held back.
 const rejectionTTL = 5 * time.Second
 
+// refusalBudgets is how many client addresses have a refusal budget at
+// once; the least recently refused are forgotten first.
+const refusalBudgets = 10_000
+
 // discoveryRetry spaces discovery attempts while the provider is down.
 const discoveryRetry = 2 * time.Second
 
 // Authenticator validates bearer tokens. It is safe for concurrent use.
 type Authenticator struct {
-	cfg    Config
-	cache  *lru.Cache[[sha256.Size]byte, cached]
-	flight singleflight.Group
-	now    func() time.Time
+	cfg        Config
+	cache      *lru.Cache[[sha256.Size]byte, cached]
+	flight     singleflight.Group
+	refusals   *expirable.LRU[string, *rate.Limiter]
+	refusalsMu sync.Mutex
+	now        func() time.Time
 
 	mu          sync.Mutex
 	provider    *discovered
@@ -85,6 +105,15 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10_000
 	}
+	if cfg.RefusalRate <= 0 {
+		cfg.RefusalRate = 1
+	}
+	if cfg.RefusalBurst <= 0 {
+		cfg.RefusalBurst = 100
+	}
+	if cfg.KeyRefetch <= 0 {
+		cfg.KeyRefetch = 30 * time.Second
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: cfg.Timeout}
 	}
@@ -95,15 +124,21 @@ func New(cfg Config) (*Authenticator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: cache: %w", err)
 	}
-	return &Authenticator{cfg: cfg, cache: c, now: time.Now}, nil
+	// An address's budget is forgotten once it would have refilled.
+	refill := time.Duration(float64(cfg.RefusalBurst)/cfg.RefusalRate*float64(time.Second)) + time.Second
+	return &Authenticator{
+		cfg: cfg, cache: c, now: time.Now,
+		refusals: expirable.NewLRU[string, *rate.Limiter](refusalBudgets, nil, refill),
+	}, nil
 }
 
-// Authenticate returns the identity a bearer token stands for. Errors are
-// *agenda.Error: EUNAUTHORIZED with a message that says what was wrong, or
-// EUNAVAILABLE when the provider cannot be reached. On failure the returned
-// identity carries what the token says of itself (client id, expiry) for the
-// log, unverified.
-func (a *Authenticator) Authenticate(ctx context.Context, token string) (agenda.Identity, error) {
+// Authenticate returns the identity a bearer token stands for, for a
+// request from clientAddr. Errors are *agenda.Error: EUNAUTHORIZED with a
+// message that says what was wrong, EUNAVAILABLE when the provider cannot
+// be reached, ERATELIMIT when clientAddr has sent too many refused tokens.
+// On failure the returned identity carries what the token says of itself
+// (client id, expiry) for the log, unverified.
+func (a *Authenticator) Authenticate(ctx context.Context, token, clientAddr string) (agenda.Identity, error) {
 	if looksLikeJWT(token) {
 		if a.cfg.APIResource == "" {
 			return unverifiedClaims(token), agenda.Errorf(agenda.EUNAUTHORIZED,
@@ -112,12 +147,37 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (agenda.
 		return a.VerifyJWT(ctx, token, a.cfg.APIResource)
 	}
 	return a.cachedCheck(ctx, token, "opaque", func(ctx context.Context) (agenda.Identity, error) {
+		// Each unknown opaque token costs a call to the provider, whose
+		// rate limit every user shares: an address that keeps sending
+		// refused ones is not let through to it.
+		budget := a.refusalBudget(clientAddr)
+		if budget.TokensAt(a.now()) < 1 {
+			wait := int(math.Ceil(1 / a.cfg.RefusalRate))
+			return agenda.Identity{}, agenda.Errorf(agenda.ERATELIMIT,
+				"too many refused access tokens from this address; wait %d second(s), then send a valid token (refresh it or sign in again)", wait)
+		}
 		d, err := a.discover(ctx)
 		if err != nil {
 			return agenda.Identity{}, err
 		}
-		return a.userinfo(ctx, d.userinfoURL, token)
+		id, err := a.userinfo(ctx, d.userinfoURL, token)
+		if agenda.ErrorCode(err) == agenda.EUNAUTHORIZED {
+			budget.AllowN(a.now(), 1)
+		}
+		return id, err
 	})
+}
+
+// refusalBudget is the token bucket of refused tokens for one address.
+func (a *Authenticator) refusalBudget(addr string) *rate.Limiter {
+	a.refusalsMu.Lock()
+	defer a.refusalsMu.Unlock()
+	if l, ok := a.refusals.Get(addr); ok {
+		return l
+	}
+	l := rate.NewLimiter(rate.Limit(a.cfg.RefusalRate), a.cfg.RefusalBurst)
+	a.refusals.Add(addr, l)
+	return l
 }
 
 // VerifyJWT verifies a JWT access token locally (signature against the JWKS,
@@ -135,6 +195,23 @@ func (a *Authenticator) VerifyJWT(ctx context.Context, token, audience string) (
 		}
 		return a.verifyJWT(ctx, d, token, audience)
 	})
+}
+
+// Audience authenticates only JWTs issued for one audience: the MCP
+// endpoint's resource.
+type Audience struct {
+	a        *Authenticator
+	audience string
+}
+
+// ForAudience returns an authenticator of JWTs for audience.
+func (a *Authenticator) ForAudience(audience string) Audience { return Audience{a, audience} }
+
+// Authenticate verifies token as a JWT for the audience. It costs the
+// provider nothing but the bounded key set refetches, so clientAddr has no
+// budget to spend.
+func (x Audience) Authenticate(ctx context.Context, token, _ string) (agenda.Identity, error) {
+	return x.a.VerifyJWT(ctx, token, x.audience)
 }
 
 // cachedCheck answers from the cache, or runs check once for all concurrent
@@ -205,7 +282,7 @@ func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {
 	}
 	a.provider = &discovered{
 		userinfoURL: meta.UserinfoURL,
-		jwks:        newKeySet(a.cfg.HTTPClient, meta.JWKSURL),
+		jwks:        newKeySet(a.cfg.HTTPClient, meta.JWKSURL, a.cfg.KeyRefetch, a.now),
 		issuer:      a.cfg.Issuer,
 		provider:    p,
 	}

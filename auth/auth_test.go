@@ -2,10 +2,18 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	cryptorand "crypto/rand"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/agenda-gpt/agenda"
 	"github.com/agenda-gpt/agenda/devidp"
@@ -63,7 +71,7 @@ func TestOpaqueTokenCachedForTTL(t *testing.T) {
 	tok := signIn(t, p)
 	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		id, err := a.Authenticate(ctx, tok)
+		id, err := a.Authenticate(ctx, tok, "192.0.2.1")
 		if err != nil || id.UserID != "alice" || id.Name != "alice" || id.Scoped() {
 			t.Fatalf("identity %+v, err %v", id, err)
 		}
@@ -72,7 +80,7 @@ func TestOpaqueTokenCachedForTTL(t *testing.T) {
 		t.Errorf("%d userinfo calls within the TTL, want 1", n)
 	}
 	c.Add(61 * time.Second)
-	if _, err := a.Authenticate(ctx, tok); err != nil {
+	if _, err := a.Authenticate(ctx, tok, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if n := p.UserinfoCalls(); n != 2 {
@@ -86,7 +94,7 @@ func TestRejectionCachedBriefly(t *testing.T) {
 	p, _, a, c := setup(t)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		if _, err := a.Authenticate(ctx, "bogus"); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+		if _, err := a.Authenticate(ctx, "bogus", "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
 			t.Fatalf("err %v", err)
 		}
 	}
@@ -94,7 +102,7 @@ func TestRejectionCachedBriefly(t *testing.T) {
 		t.Errorf("%d calls, want 1", n)
 	}
 	c.Add(rejectionTTL + time.Second)
-	a.Authenticate(ctx, "bogus")
+	a.Authenticate(ctx, "bogus", "192.0.2.1")
 	if n := p.UserinfoCalls(); n != 2 {
 		t.Errorf("%d calls after rejectionTTL, want 2", n)
 	}
@@ -110,12 +118,12 @@ func TestCacheNeverOutlivesTheToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := a.Authenticate(context.Background(), tok)
+	id, err := a.Authenticate(context.Background(), tok, "192.0.2.1")
 	if err != nil || id.UserID != "alice" || !id.HasScope("read") || id.HasScope("write") {
 		t.Fatalf("identity %+v, err %v", id, err)
 	}
 	c.Add(31 * time.Second)
-	if _, err := a.Authenticate(context.Background(), tok); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+	if _, err := a.Authenticate(context.Background(), tok, "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
 		t.Fatalf("expired token accepted from the cache: %v", err)
 	}
 }
@@ -127,7 +135,7 @@ func TestUnreachableProviderIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(context.Background(), "opaque"); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
+	if _, err := a.Authenticate(context.Background(), "opaque", "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
 		t.Errorf("err %v", err)
 	}
 	if err := a.Ready(context.Background()); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
@@ -147,5 +155,151 @@ func TestLooksLikeJWT(t *testing.T) {
 		if got := looksLikeJWT(tok); got != want {
 			t.Errorf("looksLikeJWT(%q) = %v", tok, got)
 		}
+	}
+}
+
+// countingTransport counts the requests made to each path of the provider.
+type countingTransport struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.calls[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count(pathSuffix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p, k := range c.calls {
+		if strings.HasSuffix(p, pathSuffix) {
+			n += k
+		}
+	}
+	return n
+}
+
+// setupCounting is setup with an authenticator whose calls to the provider
+// are counted.
+func setupCounting(t *testing.T, cfg Config) (*devidp.Provider, *Authenticator, *clock, *countingTransport) {
+	t.Helper()
+	p, _, _, _ := setup(t)
+	counter := &countingTransport{calls: map[string]int{}}
+	cfg.Issuer, cfg.APIResource = p.Issuer(), resource
+	cfg.HTTPClient = &http.Client{Transport: counter, Timeout: 5 * time.Second}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{now: time.Now()}
+	a.now = c.Now
+	return p, a, c, counter
+}
+
+// TestRefusedTokensPerAddress: bogus opaque tokens from one address reach
+// the provider at most RefusalBurst times, then at RefusalRate (issue 14,
+// item 5). Other addresses, and tokens already known, are not held back.
+func TestRefusedTokensPerAddress(t *testing.T) {
+	p, a, c, counter := setupCounting(t, Config{RefusalRate: 1, RefusalBurst: 100})
+	ctx := context.Background()
+	good := signIn(t, p)
+	if _, err := a.Authenticate(ctx, good, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	before := counter.count("/me")
+	limited := 0
+	const bogus = 1000
+	for i := range bogus {
+		_, err := a.Authenticate(ctx, fmt.Sprintf("bogus-%d", i), "192.0.2.1")
+		switch agenda.ErrorCode(err) {
+		case agenda.EUNAUTHORIZED:
+		case agenda.ERATELIMIT:
+			limited++
+			if !strings.Contains(agenda.ErrorMessage(err), "too many refused access tokens") {
+				t.Fatalf("rate limit message %q", agenda.ErrorMessage(err))
+			}
+		default:
+			t.Fatalf("bogus token %d: %v", i, err)
+		}
+	}
+	calls := counter.count("/me") - before
+	t.Logf("%d bogus tokens from one address: %d userinfo calls, %d refused without asking", bogus, calls, limited)
+	if calls != 100 || limited != bogus-100 {
+		t.Errorf("%d userinfo calls and %d rate-limited for %d bogus tokens, want 100 and %d", calls, limited, bogus, bogus-100)
+	}
+	// The known token still works from the same address, from the cache.
+	if _, err := a.Authenticate(ctx, good, "192.0.2.1"); err != nil {
+		t.Errorf("a cached valid token from the limited address: %v", err)
+	}
+	// Another address has its own budget.
+	if _, err := a.Authenticate(ctx, "bogus-elsewhere", "198.51.100.7"); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+		t.Errorf("a bogus token from another address: %v, want it asked about and refused", err)
+	}
+	// The budget refills at the rate.
+	c.Add(5 * time.Second)
+	before = counter.count("/me")
+	for i := range 20 {
+		a.Authenticate(ctx, fmt.Sprintf("later-%d", i), "192.0.2.1")
+	}
+	if calls := counter.count("/me") - before; calls != 5 {
+		t.Errorf("%d userinfo calls 5 s later, want 5", calls)
+	}
+}
+
+// TestForgedKeyIDs: JWTs signed with keys the provider never had make the
+// key set be fetched at most once per KeyRefetch (issue 14, item 5); a
+// real rotation is still picked up.
+func TestForgedKeyIDs(t *testing.T) {
+	p, a, c, counter := setupCounting(t, Config{KeyRefetch: 30 * time.Second})
+	ctx := context.Background()
+	mint := func() string {
+		now := c.Now()
+		tok, err := p.MintAccessToken(map[string]any{"iss": p.Issuer(), "sub": "alice", "aud": resource, "scope": "read",
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": cryptorand.Text()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	if _, err := a.Authenticate(ctx, mint(), "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	forger, err := ecdsa.GenerateKey(elliptic.P256(), cryptorand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const forged = 300
+	for i := range forged {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: forger, KeyID: cryptorand.Text()}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := josejwt.Signed(signer).Claims(map[string]any{"iss": p.Issuer(), "sub": "mallory", "aud": resource,
+			"exp": c.Now().Add(time.Hour).Unix()}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Authenticate(ctx, tok, fmt.Sprintf("203.0.113.%d", i%250)); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+			t.Fatalf("forged token %d: %v", i, err)
+		}
+	}
+	fetches := counter.count("/jwks")
+	t.Logf("%d JWTs with made-up key ids: %d key set fetches in all", forged, fetches)
+	if fetches != 2 { // the first fetch, and one refetch
+		t.Errorf("%d key set fetches, want 2", fetches)
+	}
+	c.Add(31 * time.Second)
+	if err := p.RotateKey(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, mint(), "192.0.2.1"); err != nil {
+		t.Errorf("a token signed after a rotation: %v", err)
+	}
+	if n := counter.count("/jwks"); n != 3 {
+		t.Errorf("%d key set fetches after the rotation, want 3", n)
 	}
 }

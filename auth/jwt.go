@@ -2,14 +2,20 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/agenda-gpt/agenda"
 )
@@ -110,27 +116,82 @@ func joseAlgs() []jose.SignatureAlgorithm {
 	return out
 }
 
-// keySet wraps go-oidc's RemoteKeySet (which caches keys and refetches on an
-// unknown key id) to tell "the keys could not be fetched" (503) from "the
-// signature is wrong" (401): go-oidc flattens that difference into a string.
+// keySet holds the provider's signing keys. A token signed with a key it
+// does not hold makes it fetch the set again (a key rotation), but at most
+// once per refetch interval, so tokens with made-up key ids cannot turn
+// into a stream of requests to the provider. A failed fetch is reported
+// through the context's fetchOutcome: a 503, not a bad signature.
 type keySet struct {
-	remote *oidc.RemoteKeySet
+	client  *http.Client
+	url     string
+	now     func() time.Time
+	refetch *rate.Limiter
+	flight  singleflight.Group
+
+	mu   sync.Mutex
+	keys *oidc.StaticKeySet // nil until the first fetch succeeds
 }
 
 type fetchOutcomeKey struct{}
 
 type fetchOutcome struct{ failed bool }
 
-func newKeySet(client *http.Client, jwksURL string) *keySet {
-	return &keySet{remote: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), client), jwksURL)}
+func newKeySet(client *http.Client, jwksURL string, every time.Duration, now func() time.Time) *keySet {
+	return &keySet{client: client, url: jwksURL, now: now, refetch: rate.NewLimiter(rate.Every(every), 1)}
 }
 
 func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
-	payload, err := k.remote.VerifySignature(ctx, token)
-	if err != nil && strings.HasPrefix(err.Error(), "fetching keys") {
+	k.mu.Lock()
+	keys := k.keys
+	k.mu.Unlock()
+	if keys != nil {
+		payload, err := keys.VerifySignature(ctx, token)
+		if err == nil || !k.refetch.AllowN(k.now(), 1) {
+			return payload, err
+		}
+	}
+	keys, err := k.fetch(ctx)
+	if err != nil {
 		if f, ok := ctx.Value(fetchOutcomeKey{}).(*fetchOutcome); ok {
 			f.failed = true
 		}
+		return nil, err
 	}
-	return payload, err
+	return keys.VerifySignature(ctx, token)
+}
+
+// fetch downloads the key set, once for all concurrent callers.
+func (k *keySet) fetch(ctx context.Context) (*oidc.StaticKeySet, error) {
+	v, err, _ := k.flight.Do("", func() (any, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := k.client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetching keys: %w", redactURLError(err))
+		}
+		defer resp.Body.Close()
+		var set jose.JSONWebKeySet
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetching keys: status %d", resp.StatusCode)
+		}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+			return nil, fmt.Errorf("fetching keys: %w", err)
+		}
+		keys := &oidc.StaticKeySet{}
+		for _, key := range set.Keys {
+			if key.Use == "" || key.Use == "sig" {
+				keys.PublicKeys = append(keys.PublicKeys, key.Key)
+			}
+		}
+		k.mu.Lock()
+		k.keys = keys
+		k.mu.Unlock()
+		return keys, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*oidc.StaticKeySet), nil
 }

@@ -39,7 +39,12 @@ type Config struct {
 	RequestTimeout time.Duration // REQUEST_TIMEOUT: every request, well inside ChatGPT's 45 s
 	RateLimit      float64       // RATE_LIMIT: requests per second per user
 	RateBurst      int           // RATE_BURST
-	DBMaxConns     int           // DB_MAX_CONNS: the read pool (and PostgreSQL pool) size
+	// AUTH_FAILURE_RATE and AUTH_FAILURE_BURST: refused opaque tokens per
+	// second per client address that are passed on to the provider.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	TrustedProxies   []*net.IPNet // TRUSTED_PROXIES: whose X-Forwarded-For names the client
+	DBMaxConns       int          // DB_MAX_CONNS: the read pool (and PostgreSQL pool) size
 
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
 	LogFormat string // LOG_FORMAT: text or json
@@ -74,6 +79,9 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:   r.duration("REQUEST_TIMEOUT", 30*time.Second),
 		RateLimit:        r.float("RATE_LIMIT", 20),
 		RateBurst:        r.int("RATE_BURST", 40, 1, 1_000_000),
+		AuthFailureRate:  r.float("AUTH_FAILURE_RATE", 1),
+		AuthFailureBurst: r.int("AUTH_FAILURE_BURST", 100, 1, 1_000_000),
+		TrustedProxies:   r.networks("TRUSTED_PROXIES"),
 		DBMaxConns:       r.int("DB_MAX_CONNS", 8, 1, 1000),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),
@@ -210,6 +218,34 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 	}
 	r.fail(name, "is %q; set it to one of %s", v, strings.Join(allowed, ", "))
 	return def
+}
+
+// networks reads a comma-separated list of CIDR ranges or single addresses.
+func (r *reader) networks(name string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, v := range strings.Split(r.str(name, ""), ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		if !strings.Contains(v, "/") {
+			if ip := net.ParseIP(v); ip != nil {
+				bits := 8 * len(ip.To16())
+				if ip.To4() != nil {
+					ip, bits = ip.To4(), 32
+				}
+				out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+				continue
+			}
+		}
+		_, n, err := net.ParseCIDR(v)
+		if err != nil {
+			r.fail(name, "has %q; list the proxies' addresses or ranges, like 10.0.0.0/8,192.0.2.7", v)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func (r *reader) origins(name string) []string {

@@ -10,12 +10,9 @@ package mcpserver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -26,21 +23,13 @@ import (
 	"github.com/agenda-gpt/agenda/contract"
 )
 
-// Verifier checks a JWT access token for an audience (package auth: the
-// same verification as the API's JWT path).
-type Verifier interface {
-	VerifyJWT(ctx context.Context, token, audience string) (agenda.Identity, error)
-}
-
 // Config is what the MCP endpoint needs.
 type Config struct {
 	Events   agenda.EventService
 	Contract *contract.Contract // the operations offered as tools
-	Verifier Verifier
 
-	// Resource is the endpoint's resource identifier (MCP_RESOURCE): the
-	// audience every token must carry and the resource the metadata names,
-	// both compared character for character.
+	// Resource is the endpoint's resource identifier (MCP_RESOURCE), which
+	// the metadata names; the API admits only tokens with it as audience.
 	Resource string
 	// Issuer is the authorization server the metadata names (Logto's
 	// /oidc issuer).
@@ -62,8 +51,8 @@ type Server struct {
 
 // New builds the tools from openapi.yaml and the handler that serves them.
 func New(cfg Config) (*Server, error) {
-	if cfg.Events == nil || cfg.Contract == nil || cfg.Verifier == nil || cfg.Resource == "" || cfg.Issuer == "" || cfg.MetadataURL == "" {
-		return nil, errors.New("mcpserver: Events, Contract, Verifier, Resource, Issuer and MetadataURL are required")
+	if cfg.Events == nil || cfg.Contract == nil || cfg.Resource == "" || cfg.Issuer == "" || cfg.MetadataURL == "" {
+		return nil, errors.New("mcpserver: Events, Contract, Resource, Issuer and MetadataURL are required")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
@@ -98,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 		// rebound page cannot have.
 		DisableLocalhostProtection: true,
 	})
-	s.handler = s.requireToken(auth.RequireBearerToken(tokenInfo, nil)(streams))
+	s.handler = auth.RequireBearerToken(tokenInfo, nil)(streams)
 	s.metadata = auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
 		Resource:               cfg.Resource,
 		AuthorizationServers:   []string{cfg.Issuer},
@@ -116,76 +105,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // /.well-known/oauth-protected-resource and its /mcp form.
 func (s *Server) Metadata() http.Handler { return s.metadata }
 
-type identityKey struct{}
+// MetadataURL is where Metadata is served; the API's 401s on /mcp point
+// to it.
+func (s *Server) MetadataURL() string { return s.cfg.MetadataURL }
 
-// requireToken lets through requests whose bearer token is a valid JWT for
-// this resource. Others get 401 with a challenge that points to the
-// metadata, which is how an MCP client finds where to sign in; when a token
-// was sent, the challenge also says what was wrong with it.
-func (s *Server) requireToken(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			s.refuse(w, "", "no access token; sign in and send Authorization: Bearer <token>, a token issued for "+s.cfg.Resource, agenda.Identity{})
-			return
-		}
-		scheme, token, _ := strings.Cut(h, " ")
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			s.refuse(w, "invalid_token", `the Authorization header must be "Bearer <access token>"`, agenda.Identity{})
-			return
-		}
-		id, err := s.cfg.Verifier.VerifyJWT(r.Context(), strings.TrimSpace(token), s.cfg.Resource)
-		switch agenda.ErrorCode(err) {
-		case "":
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
-		case agenda.EUNAUTHORIZED:
-			s.refuse(w, "invalid_token", agenda.ErrorMessage(err), id)
-		case agenda.EUNAVAILABLE:
-			w.Header().Set("Retry-After", strconv.Itoa(agenda.RetryAfterUnavailable))
-			http.Error(w, agenda.ErrorMessage(err), http.StatusServiceUnavailable)
-		default:
-			s.cfg.Logger.Error("mcp: token verification failed", "err", err)
-			http.Error(w, agenda.ErrorMessage(err), http.StatusInternalServerError)
-		}
-	})
-}
-
-// refuse answers 401 (RFC 6750, RFC 9728). Without a token there is no
-// error code, as RFC 6750 asks; claimed is what a refused token says of
-// itself, for the log.
-func (s *Server) refuse(w http.ResponseWriter, code, description string, claimed agenda.Identity) {
-	challenge := fmt.Sprintf(`resource_metadata=%q, scope=%q`, s.cfg.MetadataURL, agenda.ScopeRead+" "+agenda.ScopeWrite)
-	if code != "" {
-		challenge = fmt.Sprintf(`error=%q, error_description=%q, `, code, headerSafe(description)) + challenge
-		s.cfg.Logger.Info("mcp: access token refused", "reason", description, "token_client_id", claimed.ClientID)
-	}
-	w.Header().Set("WWW-Authenticate", "Bearer "+challenge)
-	http.Error(w, description, http.StatusUnauthorized)
-}
-
-// headerSafe keeps to the characters RFC 6750 allows in error_description:
-// printable ASCII without " and \.
-func headerSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '"':
-			return '\''
-		case r == '\\':
-			return '/'
-		case r < 0x20 || r > 0x7e:
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-// tokenInfo hands the identity requireToken established to the SDK, which
-// gives it to the tool call the request carries (and, were sessions on,
-// would bind each session to its user). The SDK's RequireBearerToken is the
-// way to set it; it cannot say why a token was refused, so refusals happen
-// before it.
+// tokenInfo hands the identity the API established (agenda.NewContext) to
+// the SDK, which gives it to the tool call the request carries (and, were
+// sessions on, would bind each session to its user). The SDK's
+// RequireBearerToken is the way to set it; it cannot say why a token was
+// refused, so the API refuses before it.
 func tokenInfo(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
-	id, ok := ctx.Value(identityKey{}).(agenda.Identity)
+	id, ok := agenda.FromContext(ctx)
 	if !ok {
 		return nil, auth.ErrInvalidToken
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -192,8 +193,17 @@ func TestErrorStatuses(t *testing.T) {
 				t.Errorf("detail %q, want it to contain %q", p.Detail, c.detail)
 			}
 			if c.status == 401 {
-				if h := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, `Bearer error="invalid_token", error_description=`) {
-					t.Errorf("WWW-Authenticate %q", h)
+				// RFC 6750 §3.1: no error code when no credentials came.
+				want := `Bearer error="invalid_token", error_description=`
+				if c.token == "" {
+					want = `Bearer realm="agenda"`
+				}
+				h := r.Header.Get("WWW-Authenticate")
+				if !strings.HasPrefix(h, want) {
+					t.Errorf("WWW-Authenticate %q, want it to begin %q", h, want)
+				}
+				if !rfc6750Challenge.MatchString(h) {
+					t.Errorf("WWW-Authenticate %q has characters RFC 6750 does not allow in its values", h)
 				}
 			}
 		})
@@ -362,6 +372,10 @@ func TestJWKSOutage(t *testing.T) {
 		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 }
+
+// rfc6750Challenge is a Bearer challenge whose quoted values keep to the
+// characters RFC 6750 §3 allows: %x20-21 / %x23-5B / %x5D-7E.
+var rfc6750Challenge = regexp.MustCompile(`^Bearer [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*"(, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*$`)
 
 // TestIdempotentCreate: the same request_id (or Idempotency-Key) returns the
 // first event; a different event under the same key is a 409.

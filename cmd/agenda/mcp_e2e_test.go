@@ -465,9 +465,10 @@ func TestMCPRefusesOtherTokens(t *testing.T) {
 			if p["resource_metadata"] != metadata || p["error"] == "" {
 				t.Errorf("challenge %v", p)
 			}
+			detail := r.problem(t).Detail
 			for _, s := range c.says {
-				if !strings.Contains(string(r.Body), s) || !strings.Contains(p["error_description"], strings.ReplaceAll(s, `"`, "'")) {
-					t.Errorf("body %q / error_description %q do not say %q", r.Body, p["error_description"], s)
+				if !strings.Contains(detail, s) || !strings.Contains(p["error_description"], strings.ReplaceAll(s, `"`, "'")) {
+					t.Errorf("detail %q / error_description %q do not say %q", detail, p["error_description"], s)
 				}
 			}
 		})

@@ -159,6 +159,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 	if a.auth, err = auth.New(auth.Config{
 		Issuer: cfg.Issuer(), APIResource: cfg.LogtoAPIResource,
 		Timeout: cfg.IdPTimeout, CacheTTL: cfg.TokenCacheTTL, CacheSize: cfg.TokenCacheSize,
+		RefusalRate: cfg.AuthFailureRate, RefusalBurst: cfg.AuthFailureBurst,
 		Logger: logger,
 	}); err != nil {
 		return nil, err
@@ -195,7 +196,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 		return nil, err
 	}
 	mcp, err := mcpserver.New(mcpserver.Config{
-		Events: a.store, Contract: spec, Verifier: a.auth,
+		Events: a.store, Contract: spec,
 		Resource: cfg.MCPResource, Issuer: cfg.Issuer(),
 		MetadataURL: cfg.BaseURL.String() + "/.well-known/oauth-protected-resource/mcp",
 		Timeout:     cfg.RequestTimeout, Logger: logger,
@@ -205,8 +206,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 	}
 	deps := api.Deps{
 		Events: a.store, Auth: a.auth, Hub: a.hub, Contract: spec, Documents: docs, Ready: a.store.Ping,
-		Web: ui, MCP: mcp, Logger: logger,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
+		Web: ui, MCP: mcp, MCPAuth: a.auth.ForAudience(cfg.MCPResource), Logger: logger,
+		TrustedProxies: cfg.TrustedProxies,
+		RateLimit:      cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
 		HTTPS: cfg.BaseURL.Scheme == "https",
 	}
 	if ui.Enabled() {
