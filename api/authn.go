@@ -178,11 +178,26 @@ func (s *server) rateLimit() echo.MiddlewareFunc {
 	return s.limitBy(func(c echo.Context) string { return identity(c).UserID })
 }
 
+// upgradeLimit bounds how fast one user opens WebSockets: each costs a
+// snapshot, so a loop of reconnects must not become a loop of queries.
+// The burst opens every tab the per-user cap admits at once.
+func (s *server) upgradeLimit() echo.MiddlewareFunc {
+	return limitBy(upgradesPerSecond, s.WebSocketsPerUser, func(c echo.Context) string { return identity(c).UserID })
+}
+
+// upgradesPerSecond is the rate of a user's WebSocket upgrades after the
+// burst: a page reconnects with backoff, far slower.
+const upgradesPerSecond = 1
+
 func (s *server) limitBy(key func(echo.Context) string) echo.MiddlewareFunc {
-	retryAfter := strconv.Itoa(int(math.Max(1, math.Ceil(1/s.RateLimit))))
+	return limitBy(s.RateLimit, s.RateBurst, key)
+}
+
+func limitBy(perSecond float64, burst int, key func(echo.Context) string) echo.MiddlewareFunc {
+	retryAfter := strconv.Itoa(int(math.Max(1, math.Ceil(1/perSecond))))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(s.RateLimit), Burst: s.RateBurst, ExpiresIn: 3 * time.Minute,
+			Rate: rate.Limit(perSecond), Burst: burst, ExpiresIn: 3 * time.Minute,
 		}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return key(c), nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {

@@ -34,7 +34,7 @@ func (s *server) routes() {
 		api.Add(op.Method, strings.TrimPrefix(echoPath(op.Path), "/api"), s.handle(op))
 	}
 
-	e.GET("/ws", s.handleWebSocket, s.authenticate)
+	e.GET("/ws", s.handleWebSocket, s.authenticate, s.upgradeLimit())
 
 	// The MCP endpoint takes only the tokens MCPAuth accepts (JWTs issued
 	// for its resource), and its 401 points to the metadata. Each tool

@@ -20,7 +20,9 @@ func (unused) Authenticate(context.Context, string, string) (agenda.Identity, er
 	return agenda.Identity{}, nil
 }
 
-func (unused) Serve(http.ResponseWriter, *http.Request, string, func(context.Context) ([]agenda.Event, error)) error {
+func (unused) Admit(*http.Request) error { return nil }
+
+func (unused) Serve(http.ResponseWriter, *http.Request, string, func(context.Context, func(agenda.Event) bool) error) error {
 	return nil
 }
 

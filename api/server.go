@@ -34,9 +34,13 @@ type Sessions interface {
 }
 
 // Hub upgrades a request to a WebSocket that receives the user's changes
-// (package realtime).
+// (package realtime). Admit says why it would refuse a request (an
+// *agenda.Error), for the API to answer as problem+json; Serve answers
+// the request itself. snapshot passes the events the connection starts
+// from to yield until it returns false.
 type Hub interface {
-	Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context) ([]agenda.Event, error)) error
+	Admit(r *http.Request) error
+	Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context, yield func(agenda.Event) bool) error) error
 }
 
 // MCP serves the Model Context Protocol endpoint and, for the OAuth
@@ -69,6 +73,9 @@ type Deps struct {
 	RateBurst      int
 	RequestTimeout time.Duration
 	TrustedProxies []*net.IPNet // whose X-Forwarded-For names the client
+	// WebSocketsPerUser is the hub's per-user cap: the burst of upgrades
+	// one user may make at once (then one a second).
+	WebSocketsPerUser int
 }
 
 type server struct {
@@ -95,6 +102,9 @@ func NewServer(d Deps) (*echo.Echo, error) {
 	}
 	if d.RateBurst <= 0 {
 		d.RateBurst = 40
+	}
+	if d.WebSocketsPerUser <= 0 {
+		d.WebSocketsPerUser = 20
 	}
 	if d.Ready == nil {
 		d.Ready = func(context.Context) error { return nil }

@@ -10,7 +10,8 @@ import (
 )
 
 // snapshotCap bounds the first message of a connection: a window with more
-// events than this is truncated to its earliest ones.
+// events than this is truncated to its earliest ones (the hub also stops
+// at its byte bound).
 const snapshotCap = 1000
 
 // handleWebSocket upgrades to the live feed of the caller's changes. The
@@ -33,24 +34,35 @@ func (s *server) handleWebSocket(c echo.Context) error {
 		from = &t
 	}
 	userID := identity(c).UserID
-	snapshot := func(ctx context.Context) ([]agenda.Event, error) {
+	// One page at a time: the hub encodes each event as it comes, so only
+	// a page and the message are held, however large the events.
+	snapshot := func(ctx context.Context, yield func(agenda.Event) bool) error {
 		q := agenda.ListQuery{From: from, To: to, Limit: agenda.MaxLimit}
-		var all []agenda.Event
-		for {
+		for sent := 0; ; {
 			page, err := s.Events.ListEvents(ctx, userID, q)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			all = append(all, page.Events...)
-			if page.NextCursor == "" || len(all) >= snapshotCap {
-				return all, nil
+			for _, ev := range page.Events {
+				if sent == snapshotCap || !yield(ev) {
+					return nil
+				}
+				sent++
+			}
+			if page.NextCursor == "" {
+				return nil
 			}
 			q.Cursor = page.NextCursor
 		}
 	}
-	// The hub answers for itself: a refusal is written before Serve returns,
-	// and after the upgrade the connection is no longer HTTP, so an error is
-	// only logged here.
+	if err := s.Hub.Admit(c.Request()); err != nil {
+		if agenda.ErrorCode(err) == agenda.EUNAVAILABLE {
+			s.Logger.Warn("websocket refused", "user", userID, "reason", agenda.ErrorMessage(err))
+		}
+		return err
+	}
+	// The hub answers for itself from here: after the upgrade the
+	// connection is no longer HTTP, so an error is only logged.
 	if err := s.Hub.Serve(c.Response(), c.Request(), userID, snapshot); err != nil {
 		s.Logger.Info("websocket not served", "user", userID, "err", err)
 	}

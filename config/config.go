@@ -44,6 +44,7 @@ type Config struct {
 	AuthFailureRate  float64
 	AuthFailureBurst int
 	TrustedProxies   []*net.IPNet // TRUSTED_PROXIES: whose X-Forwarded-For names the client
+	WSMaxPerUser     int          // WS_MAX_CONNECTIONS_PER_USER: one user's live WebSockets
 	DBMaxConns       int          // DB_MAX_CONNS: the read pool (and PostgreSQL pool) size
 
 	LogLevel  string // LOG_LEVEL: debug, info, warn, error
@@ -82,6 +83,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AuthFailureRate:  r.float("AUTH_FAILURE_RATE", 1),
 		AuthFailureBurst: r.int("AUTH_FAILURE_BURST", 100, 1, 1_000_000),
 		TrustedProxies:   r.networks("TRUSTED_PROXIES"),
+		WSMaxPerUser:     r.int("WS_MAX_CONNECTIONS_PER_USER", 20, 1, 10_000),
 		DBMaxConns:       r.int("DB_MAX_CONNS", 8, 1, 1000),
 		LogLevel:         r.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:        r.oneOf("LOG_FORMAT", "text", "text", "json"),

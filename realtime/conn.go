@@ -1,7 +1,9 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,24 +25,23 @@ import (
 // deep stack of the request's goroutine, which more than halves what an idle
 // connection costs.
 //
-// Serve has always answered the request when it returns (403 for a refused
-// origin, 503 once the hub is closed, 400 for a bad handshake), so the
-// caller must not write a response. A non-nil error is for the log: a
-// refusal, or a snapshot that could not be loaded. Later failures are not
-// returned: Dropped counts the clients that fell behind, and a failed resync
-// sends its client back through Serve.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context) ([]agenda.Event, error)) error {
+// snapshot passes the user's events to yield, earliest first, and stops
+// when yield returns false; the hub stops it at SnapshotMaxBytes.
+//
+// Serve has always answered the request when it returns, so the caller must
+// not write a response; call Admit first to answer refusals in the app's
+// own format. A non-nil error is for the log: a refusal (Admit's), or a
+// snapshot that could not be loaded. Later failures are not returned:
+// Dropped counts the clients that fell behind, and a failed resync sends
+// its client back through Serve.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID string, snapshot func(ctx context.Context, yield func(agenda.Event) bool) error) error {
 	if userID == "" || snapshot == nil {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return errors.New("realtime: Serve needs a user and a snapshot function")
 	}
-	if !h.originAllowed(r) {
-		http.Error(w, "Origin not allowed", http.StatusForbidden)
-		return fmt.Errorf("%w: %q", ErrOriginNotAllowed, r.Header.Get("Origin"))
-	}
-	if h.isClosed() {
-		http.Error(w, "Server shutting down", http.StatusServiceUnavailable)
-		return ErrClosed
+	if err := h.Admit(r); err != nil {
+		http.Error(w, agenda.ErrorMessage(err), refusalStatus[agenda.ErrorCode(err)])
+		return err
 	}
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -83,6 +84,26 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID string, snaps
 	return nil
 }
 
+// Admit says why the hub would refuse r, as an *agenda.Error, or nil:
+// EINVALID for a request that is no WebSocket handshake, EFORBIDDEN for a
+// refused origin, EUNAVAILABLE when the hub is closed or full.
+func (h *Hub) Admit(r *http.Request) error {
+	if !websocket.IsWebSocketUpgrade(r) {
+		return agenda.Errorf(agenda.EINVALID, "this is the live feed's WebSocket endpoint; connect with a WebSocket client (new WebSocket(url) in a browser)")
+	}
+	if !h.originAllowed(r) {
+		return agenda.Errorf(agenda.EFORBIDDEN, "pages from origin %s may not open this feed; add the origin to ALLOWED_ORIGINS if it is yours", originText(r.Header.Get("Origin")))
+	}
+	return h.admit()
+}
+
+// refusalStatus answers Admit's refusals when Serve is called without it.
+var refusalStatus = map[string]int{
+	agenda.EINVALID:     http.StatusBadRequest,
+	agenda.EFORBIDDEN:   http.StatusForbidden,
+	agenda.EUNAVAILABLE: http.StatusServiceUnavailable,
+}
+
 // errClosing stops a write pump that was asked to close.
 var errClosing = errors.New("realtime: connection closing")
 
@@ -93,7 +114,8 @@ type conn struct {
 	hub      *Hub
 	ws       *websocket.Conn
 	userID   string
-	snapshot func(ctx context.Context) ([]agenda.Event, error)
+	order    uint64 // the hub's count of connections when this one joined
+	snapshot func(ctx context.Context, yield func(agenda.Event) bool) error
 	cancel   context.CancelFunc // stops a snapshot being loaded
 
 	send     chan *[]byte  // encoded messages shared by the user's tabs; one word a slot
@@ -158,12 +180,44 @@ func (c *conn) end() {
 	c.hub.wg.Done()
 }
 
-// sendSnapshot loads the user's events and sends them as one message. A
-// failure to load them closes the connection so that the client retries.
+// sendSnapshot loads the user's events and sends them as one message of at
+// most SnapshotMaxBytes, encoded as they are read, so a user with many
+// large events costs a bounded buffer rather than all of them at once.
+// The hub lets only SnapshotMemory's worth be built at a time. A failure
+// to load them closes the connection so that the client retries.
 func (c *conn) sendSnapshot(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
-	events, err := c.snapshot(ctx)
-	cancel()
+	defer cancel()
+	if err := c.hub.snapshots.Acquire(ctx, snapshotReserve); err != nil {
+		c.close(websocket.CloseTryAgainLater, "the server is busy; reconnect", fmt.Errorf("realtime: waiting to build a snapshot: %w", err))
+		return err
+	}
+	defer c.hub.snapshots.Release(snapshotReserve)
+
+	const head, tail, cut = `{"type":"snapshot","events":[`, `]}`, `],"truncated":true}`
+	var buf bytes.Buffer
+	buf.WriteString(head)
+	var encodeErr error
+	truncated := false
+	err := c.snapshot(ctx, func(ev agenda.Event) bool {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			encodeErr = err
+			return false
+		}
+		if buf.Len()+1+len(b)+len(cut) > SnapshotMaxBytes {
+			truncated = true
+			return false
+		}
+		if buf.Len() > len(head) {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
+		return true
+	})
+	if err == nil {
+		err = encodeErr
+	}
 	if err != nil {
 		select {
 		case <-c.readDone: // the client left, which cancelled the load
@@ -178,15 +232,12 @@ func (c *conn) sendSnapshot(ctx context.Context) error {
 		return errClosing
 	default:
 	}
-	if events == nil {
-		events = []agenda.Event{} // "events": [] rather than no field
+	if truncated {
+		buf.WriteString(cut)
+	} else {
+		buf.WriteString(tail)
 	}
-	msg, err := encode(Message{Type: TypeSnapshot, Events: events})
-	if err != nil {
-		c.close(websocket.CloseInternalServerErr, "could not send the agenda; reconnect", err)
-		return err
-	}
-	return c.write(msg)
+	return c.write(buf.Bytes())
 }
 
 // write sends one message as one frame. The frame header goes in a buffer

@@ -45,8 +45,14 @@ func newServerWith(t testing.TB, hub *realtime.Hub, snapshot snapshotFunc) *test
 	ts := &testServer{hub: hub, errs: make(chan error, 100)}
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := r.URL.Query().Get("user")
-		err := hub.Serve(w, r, user, func(ctx context.Context) ([]agenda.Event, error) {
-			return snapshot(ctx, user)
+		err := hub.Serve(w, r, user, func(ctx context.Context, yield func(agenda.Event) bool) error {
+			events, err := snapshot(ctx, user)
+			for _, ev := range events {
+				if !yield(ev) {
+					break
+				}
+			}
+			return err
 		})
 		select {
 		case ts.errs <- err:

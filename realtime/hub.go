@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/agenda-gpt/agenda"
 )
@@ -28,6 +31,20 @@ type Options struct {
 	// QueueSize is how many messages may wait for one connection before it
 	// is dropped as too slow. Zero means 64.
 	QueueSize int
+
+	// MaxPerUser caps one user's connections (WS_MAX_CONNECTIONS_PER_USER):
+	// a new one past it closes the user's oldest with
+	// CloseTooManyConnections. Zero means DefaultMaxPerUser.
+	MaxPerUser int
+
+	// MaxConnections caps all connections, to stay clear of the process's
+	// file descriptor limit: past it, Serve refuses with EUNAVAILABLE.
+	// Zero means no cap.
+	MaxConnections int
+
+	// SnapshotMemory bounds the memory of the snapshots being built at
+	// once; a connection waits for its share. Zero means 64 MiB.
+	SnapshotMemory int64
 }
 
 // Hub keeps each user's open connections in a room and fans every change out
@@ -38,9 +55,12 @@ type Options struct {
 // neither block nor reorder, and a channel to a hub goroutine could only
 // promise one of the two. Under the lock Publish does nothing that waits.
 type Hub struct {
-	origins   map[string]bool
-	queueSize int
-	upgrader  websocket.Upgrader
+	origins        map[string]bool
+	queueSize      int
+	maxPerUser     int
+	maxConnections int
+	snapshots      *semaphore.Weighted // SnapshotMemory, in bytes
+	upgrader       websocket.Upgrader
 
 	// Keep-alive timing: the constants, shortened by tests.
 	pingPeriod time.Duration
@@ -48,6 +68,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	rooms   map[string]map[*conn]struct{} // by user id
+	joined  uint64                        // connections ever registered: each one's order
 	count   int                           // connections in rooms
 	dropped int                           // connections dropped as too slow
 	closed  bool
@@ -59,15 +80,25 @@ var _ agenda.Publisher = (*Hub)(nil)
 // NewHub returns a Hub ready to serve connections.
 func NewHub(opts Options) *Hub {
 	h := &Hub{
-		origins:    make(map[string]bool, len(opts.AllowedOrigins)),
-		queueSize:  opts.QueueSize,
-		pingPeriod: pingPeriod,
-		pongWait:   pongWait,
-		rooms:      make(map[string]map[*conn]struct{}),
+		origins:        make(map[string]bool, len(opts.AllowedOrigins)),
+		queueSize:      opts.QueueSize,
+		maxPerUser:     opts.MaxPerUser,
+		maxConnections: opts.MaxConnections,
+		pingPeriod:     pingPeriod,
+		pongWait:       pongWait,
+		rooms:          make(map[string]map[*conn]struct{}),
 	}
 	if h.queueSize <= 0 {
 		h.queueSize = defaultQueueSize
 	}
+	if h.maxPerUser <= 0 {
+		h.maxPerUser = DefaultMaxPerUser
+	}
+	memory := opts.SnapshotMemory
+	if memory <= 0 {
+		memory = defaultSnapshotMemory
+	}
+	h.snapshots = semaphore.NewWeighted(max(memory, snapshotReserve))
 	for _, o := range opts.AllowedOrigins {
 		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
 	}
@@ -166,7 +197,8 @@ func (h *Hub) Dropped() int {
 	return h.dropped
 }
 
-// register adds c to its user's room, unless the hub is closed.
+// register adds c to its user's room, unless the hub is closed. A room at
+// its cap makes room by closing its oldest connection.
 func (h *Hub) register(c *conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -178,6 +210,17 @@ func (h *Hub) register(c *conn) bool {
 		room = make(map[*conn]struct{}, 1)
 		h.rooms[c.userID] = room
 	}
+	for len(room) >= h.maxPerUser {
+		var oldest *conn
+		for other := range room {
+			if oldest == nil || other.order < oldest.order {
+				oldest = other
+			}
+		}
+		h.dropLocked(oldest, CloseTooManyConnections, "too many open connections; this was the oldest, reload to use it again", nil)
+	}
+	h.joined++
+	c.order = h.joined
 	room[c] = struct{}{}
 	h.count++
 	h.wg.Add(1)
@@ -209,10 +252,17 @@ func (h *Hub) removeLocked(c *conn) {
 	h.count--
 }
 
-func (h *Hub) isClosed() bool {
+// admit refuses a connection the hub will not take, before the upgrade.
+func (h *Hub) admit() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.closed
+	switch {
+	case h.closed:
+		return agenda.Errorf(agenda.EUNAVAILABLE, "the server is shutting down; reconnect shortly")
+	case h.maxConnections > 0 && h.count >= h.maxConnections:
+		return agenda.Errorf(agenda.EUNAVAILABLE, "the server holds as many live connections as it can; try again shortly")
+	}
+	return nil
 }
 
 // originAllowed defends against cross-site WebSocket hijacking: browsers
@@ -228,6 +278,14 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 		return err == nil && strings.EqualFold(u.Host, r.Host)
 	}
 	return h.origins[strings.ToLower(origin)]
+}
+
+// originText is an Origin header as a message may show it.
+func originText(origin string) string {
+	if len(origin) > 100 || !utf8.ValidString(origin) {
+		return "(unreadable)"
+	}
+	return strconv.Quote(origin)
 }
 
 // encode returns m's wire form.

@@ -192,8 +192,8 @@ func TestOrigin(t *testing.T) {
 			if resp == nil || resp.StatusCode != http.StatusForbidden {
 				t.Fatalf("dial: %v, response %v; want 403", err, resp)
 			}
-			if err := ts.serveErr(t); !errors.Is(err, realtime.ErrOriginNotAllowed) {
-				t.Errorf("Serve returned %v, want ErrOriginNotAllowed", err)
+			if err := ts.serveErr(t); agenda.ErrorCode(err) != agenda.EFORBIDDEN || !strings.Contains(agenda.ErrorMessage(err), "ALLOWED_ORIGINS") {
+				t.Errorf("Serve returned %v, want EFORBIDDEN naming ALLOWED_ORIGINS", err)
 			}
 			if got := ts.hub.Connections(); got != 0 {
 				t.Errorf("Connections() = %d after a refusal", got)
@@ -357,8 +357,8 @@ func TestClose(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after Close: %v, %v; want 503", err, resp)
 	}
-	if err := ts.serveErr(t); !errors.Is(err, realtime.ErrClosed) {
-		t.Errorf("Serve after Close returned %v, want ErrClosed", err)
+	if err := ts.serveErr(t); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
+		t.Errorf("Serve after Close returned %v, want EUNAVAILABLE", err)
 	}
 	ts.hub.Close() // a second Close is harmless
 }
@@ -538,5 +538,103 @@ func TestServeRefusals(t *testing.T) {
 				t.Error("Serve returned nil")
 			}
 		})
+	}
+}
+
+// A user past MaxPerUser makes room: the oldest connection is closed with
+// CloseTooManyConnections, the others and other users' stay (issue 14,
+// item 1).
+func TestMaxPerUser(t *testing.T) {
+	ts := newServer(t, realtime.Options{MaxPerUser: 2}, emptySnapshot)
+	first := ts.dial(t, "alice")
+	second := ts.dial(t, "alice")
+	bob := ts.dial(t, "bob")
+	third := ts.dial(t, "alice")
+	if code := readClose(t, first); code != realtime.CloseTooManyConnections {
+		t.Errorf("the oldest connection closed with %d, want %d", code, realtime.CloseTooManyConnections)
+	}
+	if got := ts.hub.UserConnections("alice"); got != 2 {
+		t.Errorf("UserConnections(alice) = %d, want 2", got)
+	}
+	fourth := ts.dial(t, "alice")
+	if code := readClose(t, second); code != realtime.CloseTooManyConnections {
+		t.Errorf("the next oldest closed with %d, want %d", code, realtime.CloseTooManyConnections)
+	}
+	ts.hub.Publish(change("alice", 1))
+	ts.hub.Publish(change("bob", 2))
+	expect(t, read(t, third), change("alice", 1))
+	expect(t, read(t, fourth), change("alice", 1))
+	expect(t, read(t, bob), change("bob", 2))
+}
+
+// Past MaxConnections in all, Admit and Serve refuse with EUNAVAILABLE
+// before the upgrade, so the process keeps descriptors to answer requests
+// (issue 14, item 2).
+func TestMaxConnections(t *testing.T) {
+	ts := newServer(t, realtime.Options{MaxConnections: 2}, emptySnapshot)
+	ts.dial(t, "alice")
+	ts.dial(t, "bob")
+	<-ts.errs
+	<-ts.errs
+	_, resp, err := websocket.DefaultDialer.Dial(ts.url("carol"), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a third connection: %v %v, want 503", err, resp)
+	}
+	if err := ts.serveErr(t); agenda.ErrorCode(err) != agenda.EUNAVAILABLE || !strings.Contains(agenda.ErrorMessage(err), "as many live connections") {
+		t.Errorf("Serve returned %v, want EUNAVAILABLE", err)
+	}
+}
+
+// A snapshot is cut at SnapshotMaxBytes, says so, and keeps the earliest
+// events whole; the snapshot function is stopped rather than read to its
+// end (issue 14, item 1).
+func TestSnapshotByteBound(t *testing.T) {
+	big := strings.Repeat(`"`, agenda.MaxNotesLength) // escaped: twice as long
+	const total = 2000
+	var yielded atomic.Int64
+	ts := newServerWith(t, realtime.NewHub(realtime.Options{}), nil)
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := ts.hub.Serve(w, r, "alice", func(ctx context.Context, yield func(agenda.Event) bool) error {
+			for i := range total {
+				ev := change("alice", i).Event
+				ev.Notes = big
+				yielded.Add(1)
+				if !yield(ev) {
+					return nil
+				}
+			}
+			return nil
+		})
+		ts.errs <- err
+	})
+	c := ts.dialOnly(t, "alice", nil)
+	c.SetReadDeadline(time.Now().Add(waitTimeout))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m realtime.Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("a cut snapshot is not JSON: %v", err)
+	}
+	if len(b) > realtime.SnapshotMaxBytes || !m.Truncated || len(m.Events) == 0 || len(m.Events) >= total {
+		t.Fatalf("snapshot of %d bytes, %d events, truncated %v; want at most %d bytes, cut", len(b), len(m.Events), m.Truncated, realtime.SnapshotMaxBytes)
+	}
+	for i, ev := range m.Events {
+		if ev.ID != change("alice", i).Event.ID || ev.Notes != big {
+			t.Fatalf("event %d of the snapshot is %s, want the %dth, whole", i, ev.ID, i)
+		}
+	}
+	if n := yielded.Load(); n != int64(len(m.Events))+1 {
+		t.Errorf("the snapshot function produced %d events for %d sent, want it stopped after one more", n, len(m.Events))
+	}
+	// Below the bound, the same message carries no truncated field.
+	small := newServer(t, realtime.Options{}, func(context.Context, string) ([]agenda.Event, error) {
+		return []agenda.Event{change("alice", 1).Event}, nil
+	})
+	sc := small.dialOnly(t, "alice", nil)
+	sc.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, b, err := sc.ReadMessage(); err != nil || strings.Contains(string(b), "truncated") {
+		t.Errorf("a small snapshot: %v %.80s", err, b)
 	}
 }

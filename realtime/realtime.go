@@ -3,6 +3,7 @@
 // per-user rooms, the connection pumps and the wire protocol:
 //
 //	{"type":"snapshot","events":[...]}         first message, and after a resync
+//	                                           ("truncated":true if cut at SnapshotMaxBytes)
 //	{"type":"event.created","event":{...}}     then one message per change,
 //	{"type":"event.updated","event":{...}}     in commit order
 //	{"type":"event.deleted","event":{...}}
@@ -13,9 +14,13 @@
 // snapshot's window: a client drops what falls outside the window it shows.
 //
 // The server closes a connection with 1001 when it shuts down, 1013 when the
-// client fell behind, 1011 when its snapshot could not be loaded and 1009
-// when the client sent more than a few hundred bytes. On any close the client
-// reconnects, with backoff, and starts again from a fresh snapshot.
+// client fell behind or the server is too busy to build its snapshot, 1011
+// when its snapshot could not be loaded and 1009 when the client sent more
+// than a few hundred bytes. On any of those the client reconnects, with
+// backoff, and starts again from a fresh snapshot. 4001
+// (CloseTooManyConnections) closes a user's oldest connection when a newer
+// one would pass the per-user cap: that tab should not reconnect by itself,
+// or two tabs would take turns closing each other.
 package realtime
 
 import (
@@ -33,16 +38,21 @@ const TypeSnapshot = "snapshot"
 // Events (never null, possibly empty); a change carries Event. For
 // event.deleted, Event is reliable only for its id.
 type Message struct {
-	Type   string         `json:"type"`
-	Event  *agenda.Event  `json:"event,omitzero"`
-	Events []agenda.Event `json:"events,omitzero"`
+	Type      string         `json:"type"`
+	Event     *agenda.Event  `json:"event,omitzero"`
+	Events    []agenda.Event `json:"events,omitzero"`
+	Truncated bool           `json:"truncated,omitzero"` // the snapshot holds only its earliest events
 }
 
-// Errors Serve returns once it has answered the request itself.
+// CloseTooManyConnections is the close code of a user's oldest connection,
+// closed because the user opened more than MaxPerUser.
+const CloseTooManyConnections = 4001
+
+// Errors Serve returns after the connection was upgraded. Refusals before
+// it are *agenda.Error, for the caller to answer.
 var (
-	ErrOriginNotAllowed = errors.New("realtime: origin not allowed")
-	ErrClosed           = errors.New("realtime: hub closed")
-	ErrTooSlow          = errors.New("realtime: client too slow; dropped")
+	ErrClosed  = errors.New("realtime: hub closed")
+	ErrTooSlow = errors.New("realtime: client too slow; dropped")
 )
 
 const (
@@ -75,4 +85,20 @@ const (
 	writeBufferSize = 1024
 
 	defaultQueueSize = 64
+
+	// DefaultMaxPerUser is Options.MaxPerUser's default: more tabs than
+	// anyone keeps open, few enough that one user cannot hold the
+	// server's sockets.
+	DefaultMaxPerUser = 20
+
+	// SnapshotMaxBytes bounds one snapshot message: about 240 events of
+	// the largest size, or thousands of ordinary ones.
+	SnapshotMaxBytes = 4 << 20
+
+	// defaultSnapshotMemory is Options.SnapshotMemory's default.
+	defaultSnapshotMemory = 64 << 20
 )
+
+// snapshotReserve is what one snapshot being built may hold: the message,
+// and a page of events read from the store while it grows.
+const snapshotReserve = 2 * SnapshotMaxBytes

@@ -23,6 +23,7 @@ const ui = {
   connection: $('connection'),
   connectionText: $('connection-text'),
   pageError: $('page-error'),
+  pageNotice: $('page-notice'),
   announcer: $('announcer'),
   viewButtons: [...document.querySelectorAll('.view-toggle [data-view]')],
   weekNav: $('week-nav'),
@@ -58,8 +59,14 @@ const state = {
   flash: new Map(), // id -> time until which it is highlighted
   editing: null, // the event in the dialog, null when adding
   requestId: '', // makes a retried create idempotent
-  stopped: false, // signed out: no more reconnects
+  stopped: false, // signed out, or open in too many tabs: no more reconnects
+  skipped: new Set(), // ids of events this page cannot draw
+  truncated: false, // the snapshot held only the earliest events
 };
+
+// CLOSE_TOO_MANY_TABS is the close code of a tab the server closed because
+// the user opened too many newer ones (realtime.CloseTooManyConnections).
+const CLOSE_TOO_MANY_TABS = 4001;
 
 const fmt = {
   day: new Intl.DateTimeFormat(undefined, { weekday: 'long', month: 'long', day: 'numeric' }),
@@ -416,13 +423,55 @@ function setConnection(s, text = CONNECTION_TEXT[s]) {
 function upsert(ev) {
   const old = state.events.get(ev.id);
   if (old && (old.updated_at > ev.updated_at || JSON.stringify(old) === JSON.stringify(ev))) return false;
-  state.events.set(ev.id, ev);
+  const kept = keep(ev);
+  showNotice();
+  if (!kept) {
+    render();
+    return false;
+  }
   state.flash.set(ev.id, Date.now() + FLASH_MS);
   render();
   return true;
 }
 
+// drawable reports whether the page can show ev. One event with a date
+// this browser cannot format (an older server let years past 9999 in) must
+// not stop the page from showing all the others.
+function drawable(ev) {
+  try {
+    if (!Number.isFinite(Date.parse(ev.start)) || (ev.end && !Number.isFinite(Date.parse(ev.end)))) return false;
+    span(ev);
+    timeText(ev);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// keep stores ev if the page can draw it, and otherwise counts it as
+// skipped; it reports whether ev was stored.
+function keep(ev) {
+  if (drawable(ev)) {
+    state.skipped.delete(ev.id);
+    state.events.set(ev.id, ev);
+    return true;
+  }
+  state.skipped.add(ev.id);
+  state.events.delete(ev.id);
+  return false;
+}
+
+function showNotice() {
+  const lines = [];
+  const n = state.skipped.size;
+  if (n) lines.push(`${n} event${n === 1 ? '' : 's'} could not be shown: ${n === 1 ? 'its date is' : 'their dates are'} out of range. Ask your GPT to fix or delete ${n === 1 ? 'it' : 'them'}.`);
+  if (state.truncated) lines.push('Showing the earliest events only: there are more than the live view holds.');
+  ui.pageNotice.textContent = lines.join(' ');
+  ui.pageNotice.hidden = lines.length === 0;
+}
+
 function remove(id) {
+  if (state.skipped.delete(id)) showNotice();
   const old = state.events.get(id);
   if (!old) return null;
   state.events.delete(id);
@@ -440,7 +489,10 @@ function applyMessage(msg) {
   switch (msg?.type) {
     case 'snapshot':
       state.events = new Map();
-      for (const ev of msg.events ?? []) if (ev?.id) state.events.set(ev.id, ev);
+      state.skipped = new Set();
+      for (const ev of msg.events ?? []) if (ev?.id) keep(ev);
+      state.truncated = msg.truncated === true;
+      showNotice();
       state.loaded = true;
       retries = 0;
       ui.events.setAttribute('aria-busy', 'false');
@@ -498,9 +550,17 @@ function connect() {
     }
     applyMessage(msg);
   });
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (e) => {
     if (socket !== ws) return;
     socket = null;
+    if (e.code === CLOSE_TOO_MANY_TABS) {
+      // Reconnecting would close another tab, which would reconnect too.
+      state.stopped = true;
+      setConnection('offline', 'Paused');
+      ui.pageNotice.textContent = 'Paused: your agenda is open in too many other tabs. Reload this page to use it here.';
+      ui.pageNotice.hidden = false;
+      return;
+    }
     reconnectLater();
   });
 }
@@ -532,7 +592,7 @@ async function sessionEnded() {
 }
 
 window.addEventListener('online', () => {
-  if (!socket) {
+  if (!socket && !state.stopped) {
     retries = 0;
     connect();
   }

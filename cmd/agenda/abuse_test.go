@@ -348,6 +348,9 @@ func TestAbuse(t *testing.T) {
 	ta := launchApp(t, idp, map[string]string{
 		"RATE_LIMIT": "1000000", "RATE_BURST": "1000000",
 		"REQUEST_TIMEOUT": "4s", "IDP_TIMEOUT": "2s",
+		// The flood below is of sockets, not of one user's tabs, which
+		// TestWebSocketsOfOneUser caps.
+		"WS_MAX_CONNECTIONS_PER_USER": "1000",
 	}, func(l *httpLimits) {
 		*l = defaultHTTPLimits()
 		l.readHeader = 300 * time.Millisecond

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -160,6 +161,39 @@ func TestBrowser(t *testing.T) {
 		if r := app.call("GET", "/api/events/"+ev.ID, gpt, nil); r.Status != http.StatusNotFound {
 			t.Errorf("the GPT still finds the deleted event: %d", r.Status)
 		}
+	})
+
+	t.Run("an event the page cannot draw is skipped, and said so", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("erin", gptOpaqueClient)
+		good := app.call("POST", "/api/events", gpt, map[string]any{"title": "Drawable", "start": atDay(1, 9, 0), "time_zone": browserZone}).event(t)
+		// The API now refuses years past 9999; an older server stored
+		// them, and the page must survive the row it left behind.
+		db, err := sql.Open("sqlite3", app.cfg.Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		const farFuture = 253402304399 // 10000-01-01T00:59:59Z
+		if _, err := db.Exec(`INSERT INTO events (id, user_id, title, start_unix, until_unix, span_unix, time_zone, all_day, location, notes, search_text, created_unix, updated_unix)
+			SELECT 'evt_far_future', user_id, 'Far future', ?, ?, 0, '', false, '', '', 'far future', created_unix, updated_unix FROM events WHERE id = ?`,
+			farFuture, farFuture, good.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab.signIn(app, "erin")
+		tab.do(chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)), chromedp.WaitVisible(chromedp.CSS(eventSel(good.ID))))
+		tab.poll(`!document.querySelector('#page-notice').hidden && document.querySelector('#page-notice').textContent.startsWith('1 event could not be shown: its date is out of range.')`)
+		if n := tab.count(`li.event`); n != 1 {
+			t.Errorf("the page lists %d events, want the 1 it can draw", n)
+		}
+		if r := app.call("DELETE", "/api/events/evt_far_future", gpt, nil); r.Status != http.StatusNoContent {
+			t.Fatalf("delete: %d %s", r.Status, r.Body)
+		}
+		tab.do(chromedp.WaitNotVisible(chromedp.CSS(`#page-notice`)))
+		tab.do(chromedp.WaitVisible(chromedp.CSS(eventSel(good.ID))))
 	})
 
 	t.Run("the page reconnects after a restart", func(t *testing.T) {

@@ -147,7 +147,9 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app, err error) {
-	a := &app{hub: realtime.NewHub(realtime.Options{AllowedOrigins: cfg.Origins()})}
+	a := &app{hub: realtime.NewHub(realtime.Options{
+		AllowedOrigins: cfg.Origins(), MaxPerUser: cfg.WSMaxPerUser, MaxConnections: webSocketCeiling(logger),
+	})}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -207,8 +209,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 	deps := api.Deps{
 		Events: a.store, Auth: a.auth, Hub: a.hub, Contract: spec, Documents: docs, Ready: a.store.Ping,
 		Web: ui, MCP: mcp, MCPAuth: a.auth.ForAudience(cfg.MCPResource), Logger: logger,
-		TrustedProxies: cfg.TrustedProxies,
-		RateLimit:      cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
+		TrustedProxies: cfg.TrustedProxies, WebSocketsPerUser: cfg.WSMaxPerUser,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
 		HTTPS: cfg.BaseURL.Scheme == "https",
 	}
 	if ui.Enabled() {
