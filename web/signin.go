@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,8 +70,10 @@ func (w *Web) discover(ctx context.Context) (*provider, error) {
 }
 
 // handleSignIn starts the authorization-code flow with PKCE (S256). State,
-// nonce and verifier wait in the (still anonymous) session, which lives only
-// signInTimeout until the callback renews it.
+// nonce and verifier wait in a sealed cookie that lives signInTimeout, not
+// in the session store: an anonymous visitor costs no stored row, however
+// often /sign-in is asked for. The session row is written when the
+// sign-in completes.
 func (w *Web) handleSignIn(rw http.ResponseWriter, r *http.Request) {
 	if !w.Enabled() {
 		w.renderSetupNeeded(rw, r)
@@ -88,12 +91,60 @@ func (w *Web) handleSignIn(rw http.ResponseWriter, r *http.Request) {
 			"The sign-in service cannot be reached right now. Try again in a minute.")
 		return
 	}
-	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	w.sessions.Put(ctx, keyState, state)
-	w.sessions.Put(ctx, keyNonce, nonce)
-	w.sessions.Put(ctx, keyVerifier, verifier)
-	w.sessions.SetDeadline(ctx, time.Now().Add(signInTimeout))
-	http.Redirect(rw, r, p.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+	pending := signIn{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), Expires: time.Now().Add(signInTimeout).Unix()}
+	if err := w.setSignInCookie(rw, pending); err != nil {
+		w.log.Error("web: sign-in: state cookie", "err", err)
+		w.renderError(rw, r, http.StatusInternalServerError, "Something went wrong", "Sign-in could not start. Try again.")
+		return
+	}
+	http.Redirect(rw, r, p.oauth.AuthCodeURL(pending.State, oidc.Nonce(pending.Nonce), oauth2.S256ChallengeOption(pending.Verifier)), http.StatusSeeOther)
+}
+
+// signIn is a sign-in under way, as sealed in its cookie.
+type signIn struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Expires  int64  `json:"e"` // Unix seconds
+}
+
+// signInContext binds the sealed value to its use.
+const signInContext = "agenda sign-in v1"
+
+func (w *Web) signInCookie(value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: "agenda_signin", Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		// Lax: sent on the provider's top-level redirect back to /callback.
+		SameSite: http.SameSiteLaxMode}
+	if w.cfg.BaseURL.Scheme == "https" {
+		c.Secure, c.Name = true, "__Host-agenda_signin"
+	}
+	return c
+}
+
+func (w *Web) setSignInCookie(rw http.ResponseWriter, s signIn) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(rw, w.signInCookie(w.keys.sealString(string(b), signInContext), int(signInTimeout/time.Second)))
+	return nil
+}
+
+// popSignIn reads and clears the sign-in cookie; ok is false when there is
+// none, or it is forged, or it has expired.
+func (w *Web) popSignIn(rw http.ResponseWriter, r *http.Request) (signIn, bool) {
+	empty := w.signInCookie("", -1)
+	c, err := r.Cookie(empty.Name)
+	if err != nil {
+		return signIn{}, false
+	}
+	http.SetCookie(rw, empty) // used once, whatever happens next
+	plain, err := w.keys.openString(c.Value, signInContext)
+	var s signIn
+	if err != nil || json.Unmarshal([]byte(plain), &s) != nil || s.State == "" || time.Now().Unix() > s.Expires {
+		return signIn{}, false
+	}
+	return s, true
 }
 
 // signInError is a failed callback: what the person reads, and what the log
@@ -114,7 +165,7 @@ func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
 		w.renderSetupNeeded(rw, r)
 		return
 	}
-	if err := w.completeSignIn(r); err != nil {
+	if err := w.completeSignIn(rw, r); err != nil {
 		var se *signInError
 		if !errors.As(err, &se) {
 			se = &signInError{status: http.StatusInternalServerError, msg: "Sign-in failed on our side. Try again.", err: err}
@@ -126,14 +177,12 @@ func (w *Web) handleCallback(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/", http.StatusSeeOther)
 }
 
-func (w *Web) completeSignIn(r *http.Request) error {
+func (w *Web) completeSignIn(rw http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	// Each value is used once, whatever happens next.
-	state := w.sessions.PopString(ctx, keyState)
-	nonce := w.sessions.PopString(ctx, keyNonce)
-	verifier := w.sessions.PopString(ctx, keyVerifier)
-	if state == "" {
+	pending, ok := w.popSignIn(rw, r)
+	state, nonce, verifier := pending.State, pending.Nonce, pending.Verifier
+	if !ok {
 		return &signInError{http.StatusBadRequest, "No sign-in was in progress in this browser, or it took longer than 15 minutes.", nil}
 	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {

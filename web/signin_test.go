@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -156,10 +158,18 @@ func TestSignInAndOut(t *testing.T) {
 			t.Errorf("%s = %q: missing or short", k, q.Get(k))
 		}
 	}
-	before := r.sessionCookie(t)
-	if before == nil {
-		t.Fatal("no session cookie while signing in")
+	if r.sessionCookie(t) != nil {
+		t.Fatal("a session was started for a sign-in that has not completed")
 	}
+	// A session token planted before sign-in (fixation) must not survive it.
+	ctx, _ := r.web.sessions.Load(context.Background(), "")
+	r.web.sessions.Put(ctx, keyName, "planted")
+	planted, _, err := r.web.sessions.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.browser.Jar.SetCookies(mustURL(t, r.base), []*http.Cookie{{Name: r.web.sessions.Cookie.Name, Value: planted, Path: "/"}})
+	before := r.sessionCookie(t)
 
 	// The person signs in at the provider's login page and lands on the agenda.
 	resp, _ := r.do(t, r.browser, http.MethodGet, auth.String(), nil)
@@ -304,8 +314,8 @@ func TestSessionCookieFlags(t *testing.T) {
 		name   string
 		secure bool
 	}{
-		{"http://localhost:8080", "agenda_session", false},
-		{"https://agenda.example.com", "__Host-agenda_session", true},
+		{"http://localhost:8080", "agenda_signin", false},
+		{"https://agenda.example.com", "__Host-agenda_signin", true},
 	} {
 		cfg := testConfig(t)
 		cfg.BaseURL = mustURL(t, tc.base)
@@ -325,7 +335,13 @@ func TestSessionCookieFlags(t *testing.T) {
 		}
 		// An unfinished sign-in is forgotten soon.
 		if c.MaxAge <= 0 || c.MaxAge > int((signInTimeout+time.Minute).Seconds()) {
-			t.Errorf("%s: sign-in session Max-Age %d", tc.base, c.MaxAge)
+			t.Errorf("%s: sign-in cookie Max-Age %d", tc.base, c.MaxAge)
+		}
+		// The session cookie, set when the sign-in completes, has the
+		// same flags under its own name.
+		sc := w.sessions.Cookie
+		if want := strings.Replace(tc.name, "signin", "session", 1); sc.Name != want || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.Path != "/" || sc.Domain != "" || sc.Secure != tc.secure {
+			t.Errorf("%s: session cookie %+v, want %s", tc.base, sc, want)
 		}
 		if strings.Contains(resp.Header.Get("Location"), "redirect_uri="+url.QueryEscape(tc.base+"/callback")) == false {
 			t.Errorf("%s: redirect_uri not derived from BaseURL: %s", tc.base, resp.Header.Get("Location"))
@@ -423,5 +439,65 @@ func TestSignOutEdgeCases(t *testing.T) {
 	r.AddCookie(alice)
 	if _, ok := w.Identity(r); ok {
 		t.Error("still signed in")
+	}
+}
+
+// TestAnonymousSignInStoresNothing: /sign-in asked for again and again by
+// someone who never signs in writes no session (issue 14, item 8): the
+// state lives in a sealed cookie, and a forged, replayed or expired one is
+// refused at the callback.
+func TestAnonymousSignInStoresNothing(t *testing.T) {
+	idp, idpSrv, err := devidp.NewServer(devidp.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idpSrv.Close)
+	cfg := testConfig(t)
+	cfg.Issuer = idp.Issuer()
+	w, store := newWeb(t, cfg)
+	const visits = 500
+	var last *http.Cookie
+	for range visits {
+		resp := serve(t, w, httptest.NewRequest(http.MethodGet, "/sign-in", nil))
+		if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+			t.Fatalf("/sign-in: %d %v", resp.StatusCode, resp.Cookies())
+		}
+		last = resp.Cookies()[0]
+	}
+	if rows, err := store.All(); err != nil || len(rows) != 0 {
+		t.Errorf("%d anonymous visits to /sign-in stored %d sessions (%v), want none", visits, len(rows), err)
+	}
+
+	callback := func(c *http.Cookie, state string) int {
+		r := httptest.NewRequest(http.MethodGet, "/callback?code=x&state="+url.QueryEscape(state), nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		return serve(t, w, r).StatusCode
+	}
+	plain, err := w.keys.openString(last.Value, signInContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending signIn
+	if err := json.Unmarshal([]byte(plain), &pending); err != nil {
+		t.Fatal(err)
+	}
+	forged := *last
+	forged.Value = last.Value[:10] + "A" + last.Value[11:]
+	if forged.Value == last.Value {
+		forged.Value = last.Value[:10] + "B" + last.Value[11:]
+	}
+	expired := *last
+	pending.Expires = time.Now().Add(-time.Minute).Unix()
+	b, _ := json.Marshal(pending)
+	expired.Value = w.keys.sealString(string(b), signInContext)
+	for name, c := range map[string]*http.Cookie{"no cookie": nil, "a forged cookie": &forged, "an expired cookie": &expired} {
+		if got := callback(c, pending.State); got != http.StatusBadRequest {
+			t.Errorf("callback with %s: %d, want 400", name, got)
+		}
+	}
+	if rows, _ := store.All(); len(rows) != 0 {
+		t.Errorf("refused callbacks stored %d sessions", len(rows))
 	}
 }

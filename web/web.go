@@ -265,12 +265,9 @@ func (w *Web) sessionUser(ctx context.Context) *user {
 
 // Session keys. Only what the UI needs is kept: no access or refresh token.
 const (
-	keyUserID   = "user_id" // Logto subject id
-	keyName     = "name"    // display name
-	keyIDToken  = "id_token_sealed"
-	keyState    = "signin_state"
-	keyNonce    = "signin_nonce"
-	keyVerifier = "signin_verifier"
+	keyUserID  = "user_id" // Logto subject id
+	keyName    = "name"    // display name
+	keyIDToken = "id_token_sealed"
 )
 
 // Identity returns the person a request's session cookie belongs to. It loads

@@ -361,9 +361,9 @@ func TestIdentity(t *testing.T) {
 	w, _ := newWeb(t, testConfig(t))
 	alice := signedIn(t, w, "sub-alice", "Alice")
 
-	// A session with a sign-in under way but nobody signed in.
+	// A session with something in it but nobody signed in.
 	ctx, _ := w.sessions.Load(context.Background(), "")
-	w.sessions.Put(ctx, keyState, "pending")
+	w.sessions.Put(ctx, keyName, "pending")
 	anon, _, err := w.sessions.Commit(ctx)
 	if err != nil {
 		t.Fatal(err)
