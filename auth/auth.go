@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,13 @@ type Config struct {
 	// cache does not know until its budget refills. Default 1/s, 100.
 	RefusalRate  float64
 	RefusalBurst int
+	// AllowedClients (LOGTO_ALLOWED_CLIENTS), when set, are the only
+	// applications whose tokens the API accepts: a JWT's client_id must be
+	// one of them. Logto's userinfo answer does not say which application
+	// an opaque token was issued to, so with AllowedClients set opaque
+	// tokens are refused. The MCP endpoint's clients register themselves,
+	// so its tokens (ForAudience) are not bound.
+	AllowedClients []string
 	// KeyRefetch spaces the key set's refetches for unknown signing keys
 	// (a rotation, or a forged kid); default 30s. The first fetch, and the
 	// first refetch after a quiet interval, happen at once.
@@ -144,7 +152,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, token, clientAddr stri
 			return unverifiedClaims(token), agenda.Errorf(agenda.EUNAUTHORIZED,
 				"the access token is a JWT (issued for an API resource), but the app has no LOGTO_API_RESOURCE set; set it to the API resource indicator, or stop issuing JWTs (remove the Default API) so Logto issues opaque tokens")
 		}
-		return a.VerifyJWT(ctx, token, a.cfg.APIResource)
+		id, err := a.VerifyJWT(ctx, token, a.cfg.APIResource)
+		if err == nil && len(a.cfg.AllowedClients) > 0 && !slices.Contains(a.cfg.AllowedClients, id.ClientID) {
+			return id, agenda.Errorf(agenda.EUNAUTHORIZED,
+				"the access token was issued to the application %q, which this app does not accept; sign in through the GPT's own Logto application, or add its App ID to LOGTO_ALLOWED_CLIENTS", id.ClientID)
+		}
+		return id, err
+	}
+	if len(a.cfg.AllowedClients) > 0 {
+		// Checked before the cache and the provider: no lookup can say
+		// whose an opaque token is.
+		return agenda.Identity{}, agenda.Errorf(agenda.EUNAUTHORIZED,
+			"the access token is opaque, and with LOGTO_ALLOWED_CLIENTS set this app accepts only JWTs, whose issuing application it can check; mark the API resource as Default API in Logto and remove openid from the GPT's scope (scope: read write offline_access)")
 	}
 	return a.cachedCheck(ctx, token, "opaque", func(ctx context.Context) (agenda.Identity, error) {
 		// Each unknown opaque token costs a call to the provider, whose

@@ -303,3 +303,40 @@ func TestForgedKeyIDs(t *testing.T) {
 		t.Errorf("%d key set fetches after the rotation, want 3", n)
 	}
 }
+
+// TestAllowedClients: with AllowedClients set, a JWT issued to another
+// application of the tenant is refused, and an opaque token (which cannot
+// say whose it is) is refused without asking the provider (issue 14,
+// item 6). The MCP audience is not bound.
+func TestAllowedClients(t *testing.T) {
+	p, a, c, counter := setupCounting(t, Config{AllowedClients: []string{"gpt"}})
+	ctx := context.Background()
+	jwt := func(client, audience string) string {
+		now := c.Now()
+		tok, err := p.MintAccessToken(map[string]any{"iss": p.Issuer(), "sub": "alice", "aud": audience, "scope": "read write",
+			"client_id": client, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	if id, err := a.Authenticate(ctx, jwt("gpt", resource), "192.0.2.1"); err != nil || id.ClientID != "gpt" {
+		t.Errorf("the GPT's JWT: %+v %v", id, err)
+	}
+	_, err := a.Authenticate(ctx, jwt("other-app", resource), "192.0.2.1")
+	if agenda.ErrorCode(err) != agenda.EUNAUTHORIZED || !strings.Contains(agenda.ErrorMessage(err), `"other-app"`) || !strings.Contains(agenda.ErrorMessage(err), "LOGTO_ALLOWED_CLIENTS") {
+		t.Errorf("another application's JWT: %v, want 401 naming it and LOGTO_ALLOWED_CLIENTS", err)
+	}
+	before := counter.count("/me")
+	_, err = a.Authenticate(ctx, signIn(t, p), "192.0.2.1")
+	if agenda.ErrorCode(err) != agenda.EUNAUTHORIZED || !strings.Contains(agenda.ErrorMessage(err), "opaque") {
+		t.Errorf("an opaque token: %v, want 401 saying opaque tokens are not accepted", err)
+	}
+	if n := counter.count("/me") - before; n != 0 {
+		t.Errorf("an opaque token cost %d userinfo calls, want 0", n)
+	}
+	const mcpResource = "https://agenda.test/mcp"
+	if _, err := a.ForAudience(mcpResource).Authenticate(ctx, jwt("registered-mcp-client", mcpResource), "192.0.2.1"); err != nil {
+		t.Errorf("an MCP client's JWT: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ type Config struct {
 
 	LogtoEndpoint    *url.URL // LOGTO_ENDPOINT; nil selects the built-in development provider
 	LogtoAPIResource string   // LOGTO_API_RESOURCE: the API resource indicator JWTs are issued for
+	AllowedClients   []string // LOGTO_ALLOWED_CLIENTS: the applications whose JWTs the API accepts
 	MCPResource      string   // MCP_RESOURCE: the MCP endpoint's resource identifier
 
 	WebAppID      string // LOGTO_APP_ID: the browser's Logto application
@@ -68,6 +69,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Database:         r.str("DATABASE_URL", DefaultDatabase),
 		LogtoEndpoint:    r.url("LOGTO_ENDPOINT", "", false),
 		LogtoAPIResource: r.str("LOGTO_API_RESOURCE", ""),
+		AllowedClients:   r.list("LOGTO_ALLOWED_CLIENTS"),
 		WebAppID:         r.str("LOGTO_APP_ID", ""),
 		WebAppSecret:     r.str("LOGTO_APP_SECRET", ""),
 		SessionSecret:    r.str("SESSION_SECRET", ""),
@@ -93,6 +95,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.LogtoEndpoint != nil && strings.HasSuffix(c.LogtoEndpoint.Path, "/oidc") {
 		r.fail("LOGTO_ENDPOINT", "is %s; give the endpoint without /oidc, like https://tenant.logto.app (the app adds /oidc)", c.LogtoEndpoint)
+	}
+	if len(c.AllowedClients) > 0 && c.LogtoAPIResource == "" {
+		r.fail("LOGTO_ALLOWED_CLIENTS", "needs LOGTO_API_RESOURCE: only JWTs say which application they were issued to, and without an API resource every token would be refused")
 	}
 	if c.IdPTimeout >= c.RequestTimeout {
 		r.fail("IDP_TIMEOUT", "must be shorter than REQUEST_TIMEOUT (%s), so a slow identity provider still gets a clear 503", c.RequestTimeout)
@@ -220,6 +225,17 @@ func (r *reader) oneOf(name, def string, allowed ...string) string {
 	}
 	r.fail(name, "is %q; set it to one of %s", v, strings.Join(allowed, ", "))
 	return def
+}
+
+// list reads a comma-separated list, without empty items.
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(r.str(name, ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // networks reads a comma-separated list of CIDR ranges or single addresses.

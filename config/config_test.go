@@ -43,15 +43,20 @@ func TestLogtoEndpoint(t *testing.T) {
 // all of them are reported at once.
 func TestMalformedSettings(t *testing.T) {
 	cases := map[string]string{
-		"BASE_URL":        "agenda.example.com",
-		"PORT":            "eighty",
-		"LOGTO_ENDPOINT":  "ftp://auth.example.com",
-		"IDP_TIMEOUT":     "3 seconds",
-		"RATE_LIMIT":      "-1",
-		"TOKEN_CACHE_TTL": "0s",
-		"LOG_LEVEL":       "loud",
-		"ALLOWED_ORIGINS": "https://ok.example.com, not a url",
-		"DB_MAX_CONNS":    "0",
+		"BASE_URL":                    "agenda.example.com",
+		"PORT":                        "eighty",
+		"LOGTO_ENDPOINT":              "ftp://auth.example.com",
+		"IDP_TIMEOUT":                 "3 seconds",
+		"RATE_LIMIT":                  "-1",
+		"TOKEN_CACHE_TTL":             "0s",
+		"LOG_LEVEL":                   "loud",
+		"ALLOWED_ORIGINS":             "https://ok.example.com, not a url",
+		"DB_MAX_CONNS":                "0",
+		"TRUSTED_PROXIES":             "10.0.0.0/8, a proxy",
+		"AUTH_FAILURE_BURST":          "0",
+		"WS_MAX_CONNECTIONS_PER_USER": "0",
+		// Without LOGTO_API_RESOURCE, every token would be refused.
+		"LOGTO_ALLOWED_CLIENTS": "gpt-app",
 	}
 	_, err := load(cases)
 	if err == nil {
@@ -64,6 +69,27 @@ func TestMalformedSettings(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "like https://agenda.example.com") {
 		t.Errorf("error does not say how to fix BASE_URL:\n%v", err)
+	}
+}
+
+func TestListSettings(t *testing.T) {
+	c, err := load(map[string]string{
+		"TRUSTED_PROXIES":       "10.0.0.0/8, 192.0.2.7 ,2001:db8::1",
+		"LOGTO_ALLOWED_CLIENTS": " gpt-app, ,other ",
+		"LOGTO_API_RESOURCE":    "https://agenda.example.com/api",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nets []string
+	for _, n := range c.TrustedProxies {
+		nets = append(nets, n.String())
+	}
+	if got := strings.Join(nets, " "); got != "10.0.0.0/8 192.0.2.7/32 2001:db8::1/128" {
+		t.Errorf("TRUSTED_PROXIES read as %s", got)
+	}
+	if got := strings.Join(c.AllowedClients, " "); got != "gpt-app other" {
+		t.Errorf("LOGTO_ALLOWED_CLIENTS read as %q", got)
 	}
 }
 

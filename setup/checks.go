@@ -358,6 +358,28 @@ func (d *doctor) checkWeb() {
 	}
 }
 
+// checkTokenBinding says which applications' tokens the API accepts. Logto
+// issues opaque tokens to every application of the tenant, and its userinfo
+// answer does not name the application, so only JWTs can be bound to the
+// GPT's (LOGTO_ALLOWED_CLIENTS).
+func (d *doctor) checkTokenBinding() {
+	gpt := "the GPT's App ID"
+	if d.gptAppID != "" {
+		gpt = d.gptAppID
+	}
+	switch {
+	case d.cfg.DevIdP():
+	case !d.rbac():
+		d.report(warning, "Access tokens are opaque, and Logto does not say which application an opaque token was issued to: a token any application of your tenant obtains for a user (scope openid) reads and writes that user's agenda.",
+			"use JWTs: follow the API resource steps of docs/setup.md, set LOGTO_API_RESOURCE to its indicator, and set LOGTO_ALLOWED_CLIENTS to "+gpt+".")
+	case len(d.cfg.AllowedClients) == 0:
+		d.report(note, "Any application of your tenant that obtains a JWT for "+d.cfg.LogtoAPIResource+" may call the API, not only the GPT's.",
+			"set LOGTO_ALLOWED_CLIENTS to "+gpt+" to accept the GPT's tokens only.")
+	default:
+		d.pass("The API accepts tokens of %s only.", strings.Join(d.cfg.AllowedClients, ", "))
+	}
+}
+
 // notChecked says what only the Management API would show.
 func (d *doctor) notChecked() {
 	if d.cfg.M2MAppID != "" || d.cfg.M2MAppSecret != "" {

@@ -104,6 +104,7 @@ func (d *doctor) run(ctx context.Context) {
 	d.checkDomains()
 	d.checkApp(ctx)
 	d.checkWeb()
+	d.checkTokenBinding()
 	if d.cfg.M2MAppID != "" && d.cfg.M2MAppSecret != "" {
 		d.checkLogto(ctx)
 	} else {

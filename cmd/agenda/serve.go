@@ -161,7 +161,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 	if a.auth, err = auth.New(auth.Config{
 		Issuer: cfg.Issuer(), APIResource: cfg.LogtoAPIResource,
 		Timeout: cfg.IdPTimeout, CacheTTL: cfg.TokenCacheTTL, CacheSize: cfg.TokenCacheSize,
-		RefusalRate: cfg.AuthFailureRate, RefusalBurst: cfg.AuthFailureBurst,
+		RefusalRate: cfg.AuthFailureRate, RefusalBurst: cfg.AuthFailureBurst, AllowedClients: cfg.AllowedClients,
 		Logger: logger,
 	}); err != nil {
 		return nil, err
