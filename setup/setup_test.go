@@ -98,7 +98,7 @@ func TestWithoutRBACTheScopeKeepsOpenID(t *testing.T) {
 		t.Error("the RBAC console step is shown without LOGTO_API_RESOURCE")
 	}
 	// Opaque tokens cannot be bound to the GPT's application: say so.
-	if !strings.Contains(out, "warning    Access tokens are opaque, and Logto does not say") {
+	if !strings.Contains(out, "warning Access tokens are opaque, and Logto does not say") {
 		t.Error("no warning that opaque tokens of any application are accepted")
 	}
 }
