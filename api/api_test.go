@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -234,5 +235,110 @@ func TestWriteOnlyTokens(t *testing.T) {
 	}
 	if r := a.do(http.MethodGet, "/api/events/"+id, "alice-writes", ""); r.status != http.StatusForbidden {
 		t.Errorf("read with a write-only token: %d, want 403", r.status)
+	}
+}
+
+// fakeMCP stands in for the MCP server: it answers with the identity the
+// API put in the request's context.
+type fakeMCP struct{}
+
+func (fakeMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, ok := agenda.FromContext(r.Context())
+	if !ok {
+		http.Error(w, "no identity", http.StatusInternalServerError)
+		return
+	}
+	io.WriteString(w, id.UserID)
+}
+func (fakeMCP) Metadata() http.Handler { return http.NotFoundHandler() }
+func (fakeMCP) MetadataURL() string    { return "https://agenda.test/.well-known/oauth-protected-resource/mcp" }
+
+// startAPIWith is startAPI with the MCP endpoint and changed limits.
+func startAPIWith(t *testing.T, change func(*Deps)) *testAPI {
+	t.Helper()
+	c, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Events: unused{}, Auth: testTokens, Hub: unused{}, Contract: c, MCP: fakeMCP{}, MCPAuth: testTokens}
+	change(&d)
+	e, err := NewServer(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testAPI{t: t, url: srv.URL}
+}
+
+// TestChallenges: every 401 and 403, on /api, /ws and /mcp, carries the
+// one challenge format: no error code without credentials (RFC 6750 §3.1),
+// invalid_token for a refused token, insufficient_scope with the scope for
+// a 403, resource_metadata on /mcp, and only the characters RFC 6750
+// allows (issue 14, item 11; issue 10).
+func TestChallenges(t *testing.T) {
+	a := startAPIWith(t, func(*Deps) {})
+	const metadata = `resource_metadata="https://agenda.test/.well-known/oauth-protected-resource/mcp"`
+	for _, tc := range []struct {
+		name, method, path, token string
+		status                    int
+		want                      string
+	}{
+		{"/api without a token", "GET", "/api/events", "", 401, `Bearer realm="agenda"`},
+		{"/api with a refused token", "GET", "/api/events", "bogus", 401, `Bearer error="invalid_token", error_description="the access token is not valid"`},
+		{"/api without the read scope", "GET", "/api/events", "alice-writes", 403, `Bearer error="insufficient_scope", error_description="the access token lacks the read scope; ask for it when signing in (scope: read write), and check that the user's Logto role grants it", scope="read"`},
+		{"/ws without a token", "GET", "/ws", "", 401, `Bearer realm="agenda"`},
+		{"/ws with a refused token", "GET", "/ws", "bogus", 401, `Bearer error="invalid_token", error_description="the access token is not valid"`},
+		{"/ws without the read scope", "GET", "/ws", "alice-writes", 403, `Bearer error="insufficient_scope"`},
+		{"/mcp without a token", "POST", "/mcp", "", 401, `Bearer ` + metadata + `, scope="read write"`},
+		{"/mcp with a refused token", "POST", "/mcp", "bogus", 401, `Bearer error="invalid_token", error_description="the access token is not valid", ` + metadata + `, scope="read write"`},
+	} {
+		r := a.do(tc.method, tc.path, tc.token, "")
+		if r.status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.body, tc.status)
+			continue
+		}
+		r.problem(t)
+		h := r.header.Get("WWW-Authenticate")
+		if !strings.HasPrefix(h, tc.want) {
+			t.Errorf("%s: WWW-Authenticate\n %s\nwant it to begin\n %s", tc.name, h, tc.want)
+		}
+		if strings.ContainsAny(h[len("Bearer "):], "\\") || strings.Count(h, `"`)%2 != 0 {
+			t.Errorf("%s: WWW-Authenticate %s has characters RFC 6750 does not allow", tc.name, h)
+		}
+	}
+	// A message with quotes in it keeps to the allowed characters.
+	r := a.do("GET", "/api/events", "", "", "Authorization", "Basic YWxpY2U6c2VjcmV0")
+	if h := r.header.Get("WWW-Authenticate"); !strings.Contains(h, `error_description="the Authorization header must be 'Bearer <access token>'"`) {
+		t.Errorf("another scheme: WWW-Authenticate %s", h)
+	}
+	if r := a.do("POST", "/mcp", "alice", ""); r.status != http.StatusOK || r.body != "alice" {
+		t.Errorf("/mcp with a good token: %d %q, want the identity handed on", r.status, r.body)
+	}
+}
+
+// TestMCPRateLimitIsPerUser: /mcp's budget is the verified user's, so two
+// tokens of one user share it, and refused tokens never reach it (issue
+// 14, item 14).
+func TestMCPRateLimitIsPerUser(t *testing.T) {
+	tokens := tokens{"alice-1": {UserID: "alice"}, "alice-2": {UserID: "alice"}, "bob": {UserID: "bob"}}
+	a := startAPIWith(t, func(d *Deps) {
+		d.MCPAuth, d.RateLimit, d.RateBurst = tokens, 0.001, 3
+	})
+	for i, tok := range []string{"alice-1", "alice-2", "alice-1"} {
+		if r := a.do("POST", "/mcp", tok, ""); r.status != http.StatusOK {
+			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if r := a.do("POST", "/mcp", "alice-2", ""); r.status != http.StatusTooManyRequests {
+		t.Errorf("alice's fourth call, with her other token: %d, want 429", r.status)
+	}
+	if r := a.do("POST", "/mcp", "bob", ""); r.status != http.StatusOK {
+		t.Errorf("bob, within his own budget: %d", r.status)
+	}
+	for i := range 5 {
+		if r := a.do("POST", "/mcp", fmt.Sprintf("random-%d", i), ""); r.status != http.StatusUnauthorized {
+			t.Errorf("a random token: %d, want 401 before any budget", r.status)
+		}
 	}
 }
