@@ -251,7 +251,9 @@ func (fakeMCP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, id.UserID)
 }
 func (fakeMCP) Metadata() http.Handler { return http.NotFoundHandler() }
-func (fakeMCP) MetadataURL() string    { return "https://agenda.test/.well-known/oauth-protected-resource/mcp" }
+func (fakeMCP) MetadataURL() string {
+	return "https://agenda.test/.well-known/oauth-protected-resource/mcp"
+}
 
 // startAPIWith is startAPI with the MCP endpoint and changed limits.
 func startAPIWith(t *testing.T, change func(*Deps)) *testAPI {
