@@ -93,14 +93,17 @@ func (s *server) recoverPanics() echo.MiddlewareFunc {
 	}
 }
 
-// securityHeaders are set on every response; pages add their own CSP. HSTS
-// follows BASE_URL, not a request header a client could forge.
+// securityHeaders are set here, on every response, and nowhere else; pages
+// add only what is theirs (their CSP, no-store). HSTS follows BASE_URL, not
+// a request header a client could forge.
 func (s *server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY") // for browsers without CSP frame-ancestors
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 		if s.HTTPS {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}

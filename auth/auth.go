@@ -309,13 +309,6 @@ func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {
 	return a.provider, nil
 }
 
-// Ready reports whether discovery has succeeded (trying it if not), for
-// start-up logs and readiness.
-func (a *Authenticator) Ready(ctx context.Context) error {
-	_, err := a.discover(ctx)
-	return err
-}
-
 // looksLikeJWT tells a compact JWS (three base64url parts) from an opaque
 // token. Logto's opaque tokens contain no dots.
 func looksLikeJWT(token string) bool {

@@ -138,9 +138,6 @@ func TestUnreachableProviderIsUnavailable(t *testing.T) {
 	if _, err := a.Authenticate(context.Background(), "opaque", "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
 		t.Errorf("err %v", err)
 	}
-	if err := a.Ready(context.Background()); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
-		t.Errorf("Ready: %v", err)
-	}
 }
 
 func TestLooksLikeJWT(t *testing.T) {

@@ -33,6 +33,7 @@ type Config struct {
 	M2MAppSecret string // LOGTO_M2M_APP_SECRET
 
 	AllowedOrigins []string // ALLOWED_ORIGINS: more browser origins allowed on /ws and the API
+	PrivacyContact string   // PRIVACY_CONTACT: an e-mail address or URL shown on /privacy
 
 	TokenCacheTTL  time.Duration // TOKEN_CACHE_TTL
 	TokenCacheSize int           // TOKEN_CACHE_SIZE
@@ -76,6 +77,7 @@ func Load(getenv func(string) string) (Config, error) {
 		M2MAppID:         r.str("LOGTO_M2M_APP_ID", ""),
 		M2MAppSecret:     r.str("LOGTO_M2M_APP_SECRET", ""),
 		AllowedOrigins:   r.origins("ALLOWED_ORIGINS"),
+		PrivacyContact:   r.str("PRIVACY_CONTACT", ""),
 		TokenCacheTTL:    r.duration("TOKEN_CACHE_TTL", 60*time.Second),
 		TokenCacheSize:   r.int("TOKEN_CACHE_SIZE", 10000, 1, 10_000_000),
 		IdPTimeout:       r.duration("IDP_TIMEOUT", 3*time.Second),
@@ -122,11 +124,6 @@ func (c Config) Issuer() string {
 		return strings.TrimSuffix(c.LogtoEndpoint.String(), "/") + "/oidc"
 	}
 	return c.BaseURL.String() + "/oidc"
-}
-
-// WebEnabled reports whether the browser sign-in is configured.
-func (c Config) WebEnabled() bool {
-	return c.DevIdP() || (c.WebAppID != "" && c.WebAppSecret != "" && c.SessionSecret != "")
 }
 
 // Origins are the browser origins allowed on /ws and for cookie-authenticated

@@ -230,6 +230,10 @@ func (d *doctor) checkPrivacy(ctx context.Context) {
 	status, _, err := d.get(ctx, where, nil)
 	if err == nil && status == http.StatusOK {
 		d.pass("The privacy policy is reachable at %s.", where)
+		if d.cfg.PrivacyContact == "" && !d.cfg.DevIdP() {
+			d.report(note, "The privacy policy gives no way to reach you to have someone's data deleted.",
+				"set PRIVACY_CONTACT to an e-mail address or a URL; /privacy shows it.")
+		}
 		return
 	}
 	what := "an error: "

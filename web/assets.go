@@ -65,6 +65,5 @@ func (w *Web) handleStatic(rw http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-cache")
 	}
 	h.Set("ETag", `"`+a.version+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(rw, r, name, time.Time{}, bytes.NewReader(a.data))
 }

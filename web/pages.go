@@ -108,16 +108,12 @@ func (w *Web) renderSetupNeeded(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, r, http.StatusServiceUnavailable, "message.html", d)
 }
 
-// setPageHeaders sets the security headers of every HTML page. Pages carry
-// a CSRF token and personal data, so nothing caches them.
+// setPageHeaders sets what is particular to an HTML page: its CSP, and
+// no-store, since pages carry personal data. The headers every response
+// has are the API server's (api's securityHeaders).
 func (w *Web) setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", w.csp)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 	h.Set("Cache-Control", "no-store")
 }
 

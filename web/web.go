@@ -54,7 +54,8 @@ type Config struct {
 	AllowedOrigins []string
 
 	// Contact tells people how to reach the operator to have all their data
-	// deleted (an e-mail address or a URL). Shown on the privacy page when set.
+	// deleted (an e-mail address or a URL; PRIVACY_CONTACT). Shown on the
+	// privacy page when set.
 	Contact string
 
 	// HTTPClient makes the calls to the identity provider (discovery, keys,

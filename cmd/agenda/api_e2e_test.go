@@ -488,3 +488,23 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivacyContact: PRIVACY_CONTACT reaches the privacy page, the one
+// place people learn how to have their data deleted.
+func TestPrivacyContact(t *testing.T) {
+	t.Parallel()
+	for contact, want := range map[string]string{
+		"privacy@example.com": `<a href="mailto:privacy@example.com">privacy@example.com</a>`,
+		"":                    "",
+	} {
+		app := startApp(t, nil, map[string]string{"PRIVACY_CONTACT": contact})
+		r := app.call("GET", "/privacy", "", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("/privacy: %d", r.Status)
+		}
+		has := strings.Contains(string(r.Body), "write to <a href=")
+		if want == "" && has || want != "" && !strings.Contains(string(r.Body), want) {
+			t.Errorf("PRIVACY_CONTACT=%q: the page does not show %q:\n%s", contact, want, r.Body)
+		}
+	}
+}

@@ -29,13 +29,20 @@ func TestServedSpecAndHealth(t *testing.T) {
 			t.Errorf("%s: OAuth URLs %s %s", path, flow.AuthorizationURL, flow.TokenURL)
 		}
 	}
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
+	// Every kind of response carries the security headers, each once with
+	// its one value: set in one place.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/": 200, "/privacy": 200, "/static/agenda.js": 200, "/api/events": 401, "/nope": 404, "/openapi.yaml": 200} {
 		r := app.call("GET", path, "", nil)
 		if r.Status != want {
 			t.Errorf("%s: %d", path, r.Status)
 		}
-		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("X-Frame-Options") != "DENY" {
-			t.Errorf("%s: security headers missing: %v", path, r.Header)
+		for name, value := range map[string]string{
+			"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+			"Cross-Origin-Opener-Policy": "same-origin", "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+		} {
+			if got := r.Header.Values(name); len(got) != 1 || got[0] != value {
+				t.Errorf("%s: %s is %q, want once %q", path, name, got, value)
+			}
 		}
 	}
 	app.app.store.Close()

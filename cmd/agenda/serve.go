@@ -177,6 +177,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 			PrivacyURL:       cfg.BaseURL.String() + "/privacy",
 		},
 		AllowedOrigins: cfg.AllowedOrigins,
+		Contact:        cfg.PrivacyContact,
 		HTTPClient:     &http.Client{Timeout: 10 * time.Second},
 		Logger:         logger,
 	}
