@@ -17,7 +17,7 @@ import (
 
 // authenticate establishes who the request acts for: a bearer token (the GPT,
 // any API client) or, failing that, the browser's session cookie, which must
-// then pass the CSRF check for anything but a read. Each operation checks
+// then pass the cross-origin check for anything but a read. Each operation checks
 // its own scope (requireScope).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -39,7 +39,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				return s.refuse(c, errNoCredentials, id)
 			}
 			if !safeMethod(r.Method) {
-				if err := s.Sessions.CheckCSRF(r); err != nil {
+				if err := s.Sessions.CheckCrossOrigin(r); err != nil {
 					return err
 				}
 			}

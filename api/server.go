@@ -26,11 +26,11 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token, clientAddr string) (agenda.Identity, error)
 }
 
-// Sessions recognises a signed-in browser (package web). CheckCSRF guards
-// state-changing requests that authenticate with the session cookie.
+// Sessions recognises a signed-in browser (package web). CheckCrossOrigin
+// guards state-changing requests that authenticate with the session cookie.
 type Sessions interface {
 	Identity(r *http.Request) (agenda.Identity, bool)
-	CheckCSRF(r *http.Request) error
+	CheckCrossOrigin(r *http.Request) error
 }
 
 // Hub upgrades a request to a WebSocket that receives the user's changes

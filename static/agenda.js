@@ -1,7 +1,7 @@
 // agenda.js draws the signed-in page. It keeps the person's events in a Map
 // fed by /ws (a snapshot, then one message per committed change), shows them
 // as an upcoming list or a week in the browser's time zone, and writes
-// through /api/events with the page's CSRF token. A plain ES module: no build
+// through /api/events with the session cookie. A plain ES module: no build
 // step, no dependency; it builds DOM nodes with textContent only, so no event
 // text is ever parsed as HTML.
 
@@ -14,7 +14,6 @@ const $ = (id) => document.getElementById(id);
 const root = $('agenda');
 const apiPath = root.dataset.apiPath;
 const wsPath = root.dataset.wsPath;
-const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const firstDayOfWeek = localeFirstDay(); // 0 = Sunday, as Date.getDay
 
@@ -611,10 +610,10 @@ class ProblemError extends Error {
   }
 }
 
-// api calls /api/events with the session cookie and the CSRF token, and
+// api calls /api/events with the session cookie, and
 // turns a problem+json answer into a ProblemError carrying its detail.
 async function api(method, path, body) {
-  const headers = { Accept: 'application/json', 'X-CSRF-Token': csrfToken };
+  const headers = { Accept: 'application/json' };
   if (body) headers['Content-Type'] = 'application/json';
   let res;
   try {

@@ -4,7 +4,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,30 +11,23 @@ import (
 	"fmt"
 )
 
-// keys are derived from SESSION_SECRET with HKDF, one per use, so that
-// neither can be turned against the other:
+// keys holds the one key derived from SESSION_SECRET with HKDF: it seals
+// (AES-256-GCM) what the browser or the session store keeps for a while,
+// each seal bound to its use, so that no token or sign-in secret sits
+// anywhere in clear:
 //
-//   - csrfKey keys an HMAC of the session token. The result is the page's
-//     CSRF token: nothing extra is stored, it changes whenever the session
-//     token does (sign-in), and a copy of the session table (which holds only
-//     token hashes) is not enough to forge it.
-//   - sealKey seals (AES-256-GCM) the id_token kept as the id_token_hint for
-//     the provider's end-session endpoint, so no token sits in the session
-//     store in clear.
+//   - the sign-in under way (state, nonce, PKCE verifier), in its cookie;
+//   - the id_token kept as the id_token_hint for the provider's end-session
+//     endpoint, bound to the user id.
 //
-// Changing SESSION_SECRET makes open pages reload for a new CSRF token and
-// drops the stored hints (sign-out then asks the provider to confirm);
+// Changing SESSION_SECRET fails the sign-ins under way (they start again)
+// and drops the stored hints (sign-out then asks the provider to confirm);
 // sessions themselves survive.
 type keys struct {
-	csrfKey []byte
-	seal    cipher.AEAD
+	seal cipher.AEAD
 }
 
 func deriveKeys(secret string) (keys, error) {
-	csrfKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "agenda web csrf v1", 32)
-	if err != nil {
-		return keys{}, fmt.Errorf("web: derive csrf key: %w", err)
-	}
 	sealKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "agenda web seal v1", 32)
 	if err != nil {
 		return keys{}, fmt.Errorf("web: derive seal key: %w", err)
@@ -48,19 +40,7 @@ func deriveKeys(secret string) (keys, error) {
 	if err != nil {
 		return keys{}, fmt.Errorf("web: seal key: %w", err)
 	}
-	return keys{csrfKey: csrfKey, seal: aead}, nil
-}
-
-// csrf returns the CSRF token of the session with the given token.
-func (k keys) csrf(sessionToken string) string {
-	m := hmac.New(sha256.New, k.csrfKey)
-	m.Write([]byte(sessionToken))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// validCSRF compares in constant time.
-func (k keys) validCSRF(sessionToken, got string) bool {
-	return hmac.Equal([]byte(k.csrf(sessionToken)), []byte(got))
+	return keys{seal: aead}, nil
 }
 
 // sealString encrypts s, bound to context (the user id) so a sealed value

@@ -16,9 +16,8 @@ var templateFS embed.FS
 // pageData is what every template receives.
 type pageData struct {
 	Title    string
-	User     *user  // nil when signed out
-	CSRF     string // the session's CSRF token, for <meta name="csrf-token"> and forms
-	Enabled  bool   // browser sign-in is on
+	User     *user // nil when signed out
+	Enabled  bool  // browser sign-in is on
 	Missing  []string
 	Settings string // the settings that turn sign-in on
 	Home     string // BaseURL/
@@ -55,9 +54,6 @@ func (w *Web) parsePages() (map[string]*template.Template, error) {
 func (w *Web) pageData(r *http.Request, title string) pageData {
 	d := w.baseData(title)
 	d.User = w.sessionUser(r.Context())
-	if d.User != nil {
-		d.CSRF = w.csrfToken(r.Context())
-	}
 	return d
 }
 
@@ -128,7 +124,7 @@ func (w *Web) contentSecurityPolicy() string {
 	}
 	formAction := "'self'"
 	if w.Enabled() {
-		if u, err := url.Parse(w.cfg.Issuer); err == nil && u.Scheme+"://"+u.Host != w.origin {
+		if u, err := url.Parse(w.cfg.Issuer); err == nil && u.Scheme+"://"+u.Host != w.cfg.BaseURL.Scheme+"://"+w.cfg.BaseURL.Host {
 			formAction += " " + u.Scheme + "://" + u.Host
 		}
 	}

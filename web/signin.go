@@ -251,7 +251,7 @@ func (w *Web) completeSignIn(rw http.ResponseWriter, r *http.Request) error {
 }
 
 // handleSignOutPage asks for confirmation: signing out changes state, so it
-// takes a POST with the CSRF token.
+// takes a POST from the app's own page.
 func (w *Web) handleSignOutPage(rw http.ResponseWriter, r *http.Request) {
 	d := w.pageData(r, "Sign out")
 	if d.User == nil {
@@ -270,7 +270,7 @@ func (w *Web) handleSignOut(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/", http.StatusSeeOther)
 		return
 	}
-	if err := w.checkCSRF(r, r.PostFormValue("csrf_token")); err != nil {
+	if err := w.CheckCrossOrigin(r); err != nil {
 		w.renderError(rw, r, http.StatusForbidden, "Sign-out refused",
 			"This sign-out did not come from this app's page. Reload the page and sign out again.")
 		return

@@ -77,7 +77,7 @@ func (r *rig) noFollow() *http.Client {
 	return &c
 }
 
-func (r *rig) do(t *testing.T, c *http.Client, method, u string, form url.Values) (*http.Response, string) {
+func (r *rig) do(t *testing.T, c *http.Client, method, u string, form url.Values, header ...string) (*http.Response, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -89,6 +89,9 @@ func (r *rig) do(t *testing.T, c *http.Client, method, u string, form url.Values
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -183,7 +186,7 @@ func TestSignInAndOut(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.String() != r.base+"/" {
 		t.Fatalf("after sign-in: %s at %s\n%s", resp.Status, resp.Request.URL, body)
 	}
-	for _, s := range []string{`id="agenda"`, `id="user-name">alice<`, `name="csrf-token"`} {
+	for _, s := range []string{`id="agenda"`, `id="user-name">alice<`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("agenda page lacks %q", s)
 		}
@@ -223,20 +226,19 @@ func TestSignInAndOut(t *testing.T) {
 		}
 	}
 
-	// Signing out takes the CSRF token and ends at the provider.
-	_, page := r.do(t, r.browser, http.MethodGet, r.base+"/sign-out", nil)
-	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no CSRF token on the sign-out page:\n%s", page)
+	// Signing out is a POST from the app's own page, and ends at the
+	// provider; a page of another site cannot sign the person out.
+	if _, page := r.do(t, r.browser, http.MethodGet, r.base+"/sign-out", nil); !strings.Contains(page, `action="/sign-out"`) {
+		t.Fatalf("no sign-out form on the sign-out page:\n%s", page)
 	}
-	resp, _ = r.do(t, r.noFollow(), http.MethodPost, r.base+"/sign-out", url.Values{"csrf_token": {"wrong"}})
+	resp, _ = r.do(t, r.noFollow(), http.MethodPost, r.base+"/sign-out", url.Values{}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("sign-out with a wrong token: %s", resp.Status)
+		t.Errorf("sign-out from another site: %s", resp.Status)
 	}
 	if _, ok := r.identity(t); !ok {
 		t.Fatal("a refused sign-out ended the session")
 	}
-	resp, _ = r.do(t, r.noFollow(), http.MethodPost, r.base+"/sign-out", url.Values{"csrf_token": {m[1]}})
+	resp, _ = r.do(t, r.noFollow(), http.MethodPost, r.base+"/sign-out", url.Values{}, "Sec-Fetch-Site", "same-origin")
 	end, err := resp.Location()
 	if resp.StatusCode != http.StatusSeeOther || err != nil {
 		t.Fatalf("sign-out: %s, %v", resp.Status, err)
@@ -417,9 +419,8 @@ func TestSignOutEdgeCases(t *testing.T) {
 		t.Errorf("sign-out page without a session: %d", resp.StatusCode)
 	}
 
-	// A cross-site form post is refused even with the right token.
-	r := httptest.NewRequest(http.MethodPost, "/sign-out", strings.NewReader("csrf_token="+w.keys.csrf(alice.Value)))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A cross-site form post is refused.
+	r := httptest.NewRequest(http.MethodPost, "/sign-out", nil)
 	r.Header.Set("Origin", "https://evil.example")
 	r.AddCookie(alice)
 	if resp := serve(t, w, r); resp.StatusCode != http.StatusForbidden {
@@ -428,8 +429,7 @@ func TestSignOutEdgeCases(t *testing.T) {
 
 	// The provider cannot be reached (its server is closed): the
 	// session still ends, and the browser goes home.
-	r = httptest.NewRequest(http.MethodPost, "/sign-out", strings.NewReader("csrf_token="+w.keys.csrf(alice.Value)))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r = httptest.NewRequest(http.MethodPost, "/sign-out", nil)
 	r.AddCookie(alice)
 	resp = serve(t, w, r)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {

@@ -3,8 +3,8 @@
 // embedded static assets, and the Logto sign-in that gives a browser a
 // session. The agenda itself is drawn in the browser from /ws and
 // /api/events; the API layer asks this package who a cookie-carrying request
-// acts for (Identity) and whether a state-changing one is genuine
-// (CheckCSRF).
+// acts for (Identity) and whether a state-changing one came from the app's
+// own pages (CheckCrossOrigin).
 package web
 
 import (
@@ -41,8 +41,8 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 
-	// SessionSecret (at least 32 characters) keys the CSRF tokens and the
-	// seal of the id_token kept for sign-out; see keys.go.
+	// SessionSecret (at least 32 characters) keys the seals of the sign-in
+	// cookie and of the id_token kept for sign-out; see keys.go.
 	SessionSecret string
 
 	// GPT holds the values a GPT builder pastes into the action editor; the
@@ -50,7 +50,7 @@ type Config struct {
 	GPT GPTSettings
 
 	// AllowedOrigins are more browser origins (scheme://host[:port]) that
-	// CheckCSRF accepts besides BaseURL's (ALLOWED_ORIGINS).
+	// CheckCrossOrigin accepts besides BaseURL's (ALLOWED_ORIGINS).
 	AllowedOrigins []string
 
 	// Contact tells people how to reach the operator to have all their data
@@ -104,8 +104,8 @@ type Web struct {
 
 	home        string // BaseURL with a trailing slash: the post-sign-out redirect
 	callbackURL string
-	origin      string // scheme://host[:port] of BaseURL, as browsers send in Origin
 	csp         string
+	crossOrigin *http.CrossOriginProtection
 
 	discoMu    sync.Mutex
 	disco      *provider
@@ -136,7 +136,15 @@ func New(cfg Config, sessions scs.Store) (*Web, error) {
 	}
 	w.home = strings.TrimSuffix(cfg.BaseURL.String(), "/") + "/"
 	w.callbackURL = w.home + "callback"
-	w.origin = cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+	// The standard library's check reads the browser's Sec-Fetch-Site (or,
+	// from older browsers, Origin against Host): no token to keep in the
+	// page. BaseURL's origin is trusted too, for a proxy that rewrites Host.
+	w.crossOrigin = http.NewCrossOriginProtection()
+	for _, o := range append([]string{cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host}, cfg.AllowedOrigins...) {
+		if err := w.crossOrigin.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("web: allowed origin %q: %w", o, err)
+		}
+	}
 	if w.cfg.GPT.PrivacyURL == "" {
 		w.cfg.GPT.PrivacyURL = w.home + "privacy"
 	}
@@ -233,6 +241,8 @@ func (w *Web) routes() *http.ServeMux {
 	mux.Handle("GET /sign-out", w.page(w.handleSignOutPage))
 	mux.Handle("POST /sign-out", w.page(w.handleSignOut))
 	mux.HandleFunc("GET /static/{name...}", w.handleStatic)
+	// Browsers ask for it on pages that name no icon, like a JSON answer.
+	mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/icon.svg", http.StatusMovedPermanently))
 	mux.Handle("/", w.page(w.handleNotFound))
 	return mux
 }
@@ -304,58 +314,12 @@ func (w *Web) loadSession(r *http.Request) (context.Context, bool) {
 	return ctx, true
 }
 
-// CSRFHeader is the request header that carries the page's CSRF token.
-const CSRFHeader = "X-CSRF-Token"
-
-// CheckCSRF guards a state-changing request made with the session cookie: it
-// requires the X-CSRF-Token header to hold the token of the request's session
-// (the page reads it from <meta name="csrf-token">) and, when the browser
-// sends an Origin, that it is BaseURL's origin. It returns an *agenda.Error
-// with code EFORBIDDEN otherwise.
-func (w *Web) CheckCSRF(r *http.Request) error {
-	return w.checkCSRF(r, r.Header.Get(CSRFHeader))
-}
-
-func (w *Web) checkCSRF(r *http.Request, token string) error {
-	if w.sessions == nil {
-		return agenda.Errorf(agenda.EFORBIDDEN, "browser sessions are off on this server; use a bearer token")
-	}
-	if o := r.Header.Get("Origin"); o != "" && !w.allowedOrigin(o) {
-		return agenda.Errorf(agenda.EFORBIDDEN, "cross-origin request refused: Origin %s is not %s", o, w.origin)
-	}
-	ctx, ok := w.loadSession(r)
-	if !ok || w.sessions.Token(ctx) == "" {
-		return agenda.Errorf(agenda.EFORBIDDEN, "no browser session: sign in again at %s", w.home)
-	}
-	if token == "" {
-		return agenda.Errorf(agenda.EFORBIDDEN, "missing %s header: reload the page and try again", CSRFHeader)
-	}
-	if !w.keys.validCSRF(w.sessions.Token(ctx), token) {
-		return agenda.Errorf(agenda.EFORBIDDEN, "the %s header does not match this session: reload the page and try again", CSRFHeader)
+// CheckCrossOrigin guards a state-changing request made with the session
+// cookie: a page of another origin may not make it, unless its origin is in
+// AllowedOrigins. It returns an *agenda.Error with code EFORBIDDEN then.
+func (w *Web) CheckCrossOrigin(r *http.Request) error {
+	if err := w.crossOrigin.Check(r); err != nil {
+		return agenda.Errorf(agenda.EFORBIDDEN, "cross-origin request refused: only this app's own pages may change the agenda with its cookie; reload the page, or add the page's origin to ALLOWED_ORIGINS")
 	}
 	return nil
-}
-
-func (w *Web) allowedOrigin(o string) bool {
-	if o == w.origin {
-		return true
-	}
-	for _, a := range w.cfg.AllowedOrigins {
-		if o == a {
-			return true
-		}
-	}
-	return false
-}
-
-// csrfToken returns the CSRF token of the request's session, or "".
-func (w *Web) csrfToken(ctx context.Context) string {
-	if w.sessions == nil {
-		return ""
-	}
-	t := w.sessions.Token(ctx)
-	if t == "" {
-		return ""
-	}
-	return w.keys.csrf(t)
 }

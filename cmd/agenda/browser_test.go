@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,7 +48,7 @@ func TestBrowser(t *testing.T) {
 			app.call("POST", "/api/events", gpt, e).event(t)
 		}
 
-		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab := newTab(t, browser, "", chromedp.WithNewBrowserContext())
 		tab.signIn(app, "alice")
 		tab.do(chromedp.WaitVisible(chromedp.CSS(`#user-name`)))
 		if n := tab.count(`li.event`); n != 3 {
@@ -85,7 +86,7 @@ func TestBrowser(t *testing.T) {
 			"title": "A rather long title for a small screen, to see that it wraps", "start": atDay(1, 9, 0),
 			"time_zone": browserZone, "location": "Somewhere with a long address, 75001 Paris",
 		}).event(t)
-		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab := newTab(t, browser, "", chromedp.WithNewBrowserContext())
 		tab.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 		tab.signIn(app, "dana")
 		tab.do(chromedp.WaitVisible(chromedp.CSS(`li.event`)), chromedp.WaitVisible(chromedp.CSS(`#add-event`)))
@@ -112,9 +113,9 @@ func TestBrowser(t *testing.T) {
 		gpt := app.token("bob", gptOpaqueClient)
 		ev := app.call("POST", "/api/events", gpt, map[string]any{"title": "Team lunch", "start": atDay(1, 12, 0), "time_zone": browserZone}).event(t)
 
-		one := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		one := newTab(t, browser, "", chromedp.WithNewBrowserContext())
 		one.signIn(app, "bob")
-		two := newTab(t, one.ctx, false) // the same browser, so the same session
+		two := newTab(t, one.ctx, "") // the same browser, so the same session
 		two.do(chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
 
 		// Edit in the first tab.
@@ -182,7 +183,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		tab := newTab(t, browser, false, chromedp.WithNewBrowserContext())
+		tab := newTab(t, browser, "", chromedp.WithNewBrowserContext())
 		tab.signIn(app, "erin")
 		tab.do(chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)), chromedp.WaitVisible(chromedp.CSS(eventSel(good.ID))))
 		tab.poll(`!document.querySelector('#page-notice').hidden && document.querySelector('#page-notice').textContent.startsWith('1 event could not be shown: its date is out of range.')`)
@@ -196,6 +197,47 @@ func TestBrowser(t *testing.T) {
 		tab.do(chromedp.WaitVisible(chromedp.CSS(eventSel(good.ID))))
 	})
 
+	t.Run("a page of another origin cannot change the agenda", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("frank", gptOpaqueClient)
+		// Another port of the same host: the same site, so the browser
+		// sends the session cookie (SameSite=Lax), but another origin.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/" {
+				w.WriteHeader(http.StatusNoContent) // the favicon
+				return
+			}
+			fmt.Fprintf(w, `<!doctype html><form id="f" method="post" enctype="text/plain" action="%s/api/events">
+				<input name='{"title":"Planted","start":"2027-01-04T09:00:00Z","x":"' value='"}'></form>`, app.URL)
+		}))
+		t.Cleanup(evil.Close)
+
+		tab := newTab(t, browser, "status of 403", chromedp.WithNewBrowserContext())
+		tab.signIn(app, "frank")
+		tab.do(chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
+		tab.do(chromedp.Navigate(evil.URL), chromedp.WaitReady(chromedp.CSS(`#f`)))
+		// The answer replaces the page: Chromium shows a JSON body in a <pre>.
+		tab.do(chromedp.Submit(chromedp.CSS(`#f`)), chromedp.WaitVisible(chromedp.CSS(`pre`)))
+		if !tab.eval(`document.body.innerText.includes('cross-origin request refused') && document.body.innerText.includes('"status":403')`) {
+			t.Error("the cross-origin post was not answered 403 with the refusal")
+		}
+		if r := app.call("GET", "/api/events?q=Planted", gpt, nil); r.Status != http.StatusOK || strings.Contains(string(r.Body), "Planted") {
+			t.Errorf("the cross-origin post stored an event: %d %s", r.Status, r.Body)
+		}
+		// The app's own page still writes with the same cookie.
+		tab.do(chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)),
+			chromedp.Click(chromedp.CSS(`#add-event`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-dialog[open]`)),
+			chromedp.SetValue(chromedp.CSS(`#event-title`), "Added at home"),
+			chromedp.Click(chromedp.CSS(`#event-save`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#event-dialog`)),
+		)
+		if r := app.call("GET", "/api/events?q=Added", gpt, nil); !strings.Contains(string(r.Body), "Added at home") {
+			t.Errorf("the app's own page could not add an event: %s", r.Body)
+		}
+	})
+
 	t.Run("the page reconnects after a restart", func(t *testing.T) {
 		t.Parallel()
 		app := startApp(t, idp, nil)
@@ -203,7 +245,7 @@ func TestBrowser(t *testing.T) {
 
 		// While the server is down the browser logs its refused attempts to
 		// connect; those are expected here, and only here.
-		tab := newTab(t, browser, true, chromedp.WithNewBrowserContext())
+		tab := newTab(t, browser, "net::ERR_CONNECTION_REFUSED", chromedp.WithNewBrowserContext())
 		tab.signIn(app, "carol")
 		tab.eval(`window.agendaTestNoReload = true`)
 		// Count the attempts to reconnect.
@@ -273,9 +315,10 @@ type browserTab struct {
 }
 
 // newTab opens a tab in parent's browser context (a new one with
-// chromedp.WithNewBrowserContext). With serverDown, the browser's log of
-// refused connections is tolerated, as when the test stops the server.
-func newTab(t *testing.T, parent context.Context, serverDown bool, opts ...chromedp.ContextOption) *browserTab {
+// chromedp.WithNewBrowserContext). A network error the browser logs is a
+// test failure unless it contains expected (when not empty): refused
+// connections while the test stops the server, a refusal it provokes.
+func newTab(t *testing.T, parent context.Context, expected string, opts ...chromedp.ContextOption) *browserTab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(parent, opts...)
 	if err := chromedp.Do(ctx); err != nil {
@@ -298,7 +341,7 @@ func newTab(t *testing.T, parent context.Context, serverDown bool, opts ...chrom
 				case <-ctx.Done():
 					return
 				}
-			case serverDown && m.Source == "network" && strings.Contains(m.Text, "net::ERR_CONNECTION_REFUSED"):
+			case expected != "" && m.Source == "network" && strings.Contains(m.Text, expected):
 			case m.IsException(), m.Type == chromedp.ConsoleError:
 				tb.mu.Lock()
 				tb.problems = append(tb.problems, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
