@@ -272,6 +272,20 @@ func (a *Authenticator) cacheUntil(id agenda.Identity, err error) (time.Time, bo
 	}
 }
 
+// Provider returns the provider's discovery: the web sign-in's, made by the
+// same lazy, retrying discovery as the token checks. Its error is
+// EUNAVAILABLE while the provider cannot be reached.
+func (a *Authenticator) Provider(ctx context.Context) (*oidc.Provider, error) {
+	// The browser may go away; the discovery should not fail for that.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Timeout)
+	defer cancel()
+	d, err := a.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.provider, nil
+}
+
 // discover fetches the discovery document once, and again after a failure
 // at most every discoveryRetry.
 func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {

@@ -7,8 +7,10 @@ import (
 	cryptorand "crypto/rand"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,5 +337,62 @@ func TestAllowedClients(t *testing.T) {
 	const mcpResource = "https://agenda.test/mcp"
 	if _, err := a.ForAudience(mcpResource).Authenticate(ctx, jwt("registered-mcp-client", mcpResource), "192.0.2.1"); err != nil {
 		t.Errorf("an MCP client's JWT: %v", err)
+	}
+}
+
+// TestDiscoveryIsLazyAndRetried: nothing is asked of the provider before
+// the first use; while it is down, discovery is retried at most every
+// discoveryRetry, for the token checks and the web sign-in (Provider)
+// alike, which share it; once it is up, it is not asked again.
+func TestDiscoveryIsLazyAndRetried(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	p, err := devidp.New(devidp.Config{Issuer: "http://" + srv.Listener.Addr().String() + "/oidc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	var discoveries atomic.Int64
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") {
+			discoveries.Add(1)
+		}
+		if !up.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		p.ServeHTTP(w, r)
+	})
+	srv.Start()
+	a, err := New(Config{Issuer: p.Issuer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{now: time.Now()}
+	a.now = c.Now
+	if n := discoveries.Load(); n != 0 {
+		t.Fatalf("New made %d discoveries", n)
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := a.Provider(ctx); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
+			t.Fatalf("Provider while down: %v", err)
+		}
+		if _, err := a.Authenticate(ctx, "opaque", "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
+			t.Fatalf("Authenticate while down: %v", err)
+		}
+	}
+	if n := discoveries.Load(); n != 1 {
+		t.Errorf("%d discoveries within the retry delay, want 1", n)
+	}
+	up.Store(true)
+	c.Add(discoveryRetry)
+	op, err := a.Provider(ctx)
+	if err != nil || op.Endpoint().AuthURL != p.Issuer()+"/auth" {
+		t.Fatalf("Provider once up: %v %v", op, err)
+	}
+	a.Provider(ctx)
+	if n := discoveries.Load(); n != 2 {
+		t.Errorf("%d discoveries in all, want 2", n)
 	}
 }

@@ -23,29 +23,12 @@ type provider struct {
 	endSession string // empty when the provider has none
 }
 
-// provider discovers the identity provider on first use, so the app starts
-// while it is down. A failure is remembered for discoRetry, then retried; a
-// success is kept for the life of the process (go-oidc refetches the keys
-// when they rotate).
+// provider is the OAuth client and id_token verifier over the provider's
+// discovery, which Config.Discover makes once for the whole app (package
+// auth: on first use, retried while the provider is down), so the app
+// starts while it is down.
 func (w *Web) provider(ctx context.Context) (*provider, error) {
-	w.discoMu.Lock()
-	defer w.discoMu.Unlock()
-	if w.disco != nil {
-		return w.disco, nil
-	}
-	if w.discoErr != nil && time.Since(w.discoAt) < w.discoRetry {
-		return nil, w.discoErr
-	}
-	// The browser may go away; the discovery should not fail for that.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
-	defer cancel()
-	p, err := w.discover(oidc.ClientContext(ctx, w.client))
-	w.disco, w.discoErr, w.discoAt = p, err, time.Now()
-	return p, err
-}
-
-func (w *Web) discover(ctx context.Context) (*provider, error) {
-	op, err := oidc.NewProvider(ctx, w.cfg.Issuer)
+	op, err := w.cfg.Discover(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("web: discover %s: %w", w.cfg.Issuer, err)
 	}
@@ -211,7 +194,7 @@ func (w *Web) completeSignIn(rw http.ResponseWriter, r *http.Request) error {
 		return &signInError{http.StatusServiceUnavailable, "The sign-in service cannot be reached right now. Try again in a minute.", err}
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, w.client), discoveryTimeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, w.client), exchangeTimeout)
 	defer cancel()
 	tok, err := p.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {

@@ -16,10 +16,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/agenda-gpt/agenda"
 )
@@ -58,8 +58,12 @@ type Config struct {
 	// privacy page when set.
 	Contact string
 
-	// HTTPClient makes the calls to the identity provider (discovery, keys,
-	// token exchange). It must have a timeout; nil means a client with a
+	// Discover returns the identity provider's discovery (package auth's
+	// Provider: one lazy, retrying discovery for the whole app). Required
+	// when sign-in is on.
+	Discover func(ctx context.Context) (*oidc.Provider, error)
+
+	// HTTPClient makes the token exchange with the identity provider. It must have a timeout; nil means a client with a
 	// 10-second one.
 	HTTPClient *http.Client
 
@@ -82,11 +86,10 @@ type GPTSettings struct {
 const setupSettings = "LOGTO_APP_ID, LOGTO_APP_SECRET and SESSION_SECRET"
 
 const (
-	sessionLifetime  = 14 * 24 * time.Hour
-	signInTimeout    = 15 * time.Minute // how long an unfinished sign-in is remembered
-	discoveryTimeout = 10 * time.Second
-	discoveryRetry   = 5 * time.Second // a failed discovery is not retried sooner
-	minSecretLength  = 32
+	sessionLifetime = 14 * 24 * time.Hour
+	signInTimeout   = 15 * time.Minute // how long an unfinished sign-in is remembered
+	exchangeTimeout = 10 * time.Second // the token exchange at the callback
+	minSecretLength = 32
 )
 
 // Web serves the pages and the browser sign-in. Build it with New.
@@ -106,12 +109,6 @@ type Web struct {
 	callbackURL string
 	csp         string
 	crossOrigin *http.CrossOriginProtection
-
-	discoMu    sync.Mutex
-	disco      *provider
-	discoErr   error
-	discoAt    time.Time
-	discoRetry time.Duration
 }
 
 // New checks cfg and builds the web UI around sessions, the caller's
@@ -123,10 +120,9 @@ func New(cfg Config, sessions scs.Store) (*Web, error) {
 		return nil, errors.New("web: BaseURL must be an absolute http or https URL, like https://agenda.example.com")
 	}
 	w := &Web{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		client:     cfg.HTTPClient,
-		discoRetry: discoveryRetry,
+		cfg:    cfg,
+		log:    cfg.Logger,
+		client: cfg.HTTPClient,
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -179,6 +175,9 @@ func (w *Web) enable(store scs.Store) error {
 	}
 	if store == nil {
 		return errors.New("web: a session store is required when browser sign-in is on")
+	}
+	if cfg.Discover == nil {
+		return errors.New("web: Discover is required when browser sign-in is on")
 	}
 	var err error
 	if w.keys, err = deriveKeys(cfg.SessionSecret); err != nil {

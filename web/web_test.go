@@ -12,10 +12,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/agenda-gpt/agenda"
+	"github.com/agenda-gpt/agenda/auth"
 )
 
 const testSecret = "test-session-secret-0123456789abcdef"
@@ -53,6 +55,14 @@ func testConfig(t *testing.T) Config {
 func newWeb(t *testing.T, cfg Config) (*Web, *memstore.MemStore) {
 	t.Helper()
 	store := memstore.NewWithCleanupInterval(0)
+	if cfg.Discover == nil {
+		// The app's one discovery, as cmd/agenda wires it.
+		a, err := auth.New(auth.Config{Issuer: cfg.Issuer, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Discover = a.Provider
+	}
 	w, err := New(cfg, store)
 	if err != nil {
 		t.Fatal(err)

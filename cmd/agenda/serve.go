@@ -178,6 +178,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 		},
 		AllowedOrigins: cfg.AllowedOrigins,
 		Contact:        cfg.PrivacyContact,
+		Discover:       a.auth.Provider,
 		HTTPClient:     &http.Client{Timeout: 10 * time.Second},
 		Logger:         logger,
 	}
