@@ -3,7 +3,27 @@
 // as an upcoming list or a week in the browser's time zone, and writes
 // through /api/events with the session cookie. A plain ES module: no build
 // step, no dependency; it builds DOM nodes with textContent only, so no event
-// text is ever parsed as HTML.
+// text is ever parsed as HTML. The pure logic about days and zones is in
+// dates.js.
+
+import {
+  browserZone,
+  pad,
+  localDay,
+  addDays,
+  dayKey,
+  sameDay,
+  startOfWeek,
+  localISO,
+  addDaysISO,
+  wallClock,
+  zonedISO,
+  canonicalZone,
+  zoneOf,
+  span,
+  upcomingByDay,
+  weekBuckets,
+} from './dates.js';
 
 const FLASH_MS = 2500; // how long a changed event stays highlighted
 const RETRY_BASE_MS = 1000; // first reconnect delay
@@ -14,7 +34,6 @@ const $ = (id) => document.getElementById(id);
 const root = $('agenda');
 const apiPath = root.dataset.apiPath;
 const wsPath = root.dataset.wsPath;
-const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const firstDayOfWeek = localeFirstDay(); // 0 = Sunday, as Date.getDay
 
 const ui = {
@@ -53,8 +72,8 @@ const state = {
   events: new Map(), // id -> event, as the API sends it
   loaded: false, // a snapshot has arrived
   view: savedView(),
-  weekStart: startOfWeek(new Date()),
-  windowFrom: startOfWeek(new Date()), // the from= of the WebSocket
+  weekStart: startOfWeek(new Date(), firstDayOfWeek),
+  windowFrom: startOfWeek(new Date(), firstDayOfWeek), // the from= of the WebSocket
   flash: new Map(), // id -> time until which it is highlighted
   editing: null, // the event in the dialog, null when adding
   requestId: '', // makes a retried create idempotent
@@ -80,10 +99,6 @@ const fmt = {
 
 // ---- Dates -----------------------------------------------------------------
 
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
 function localeFirstDay() {
   try {
     const locale = new Intl.Locale(navigator.language || 'en');
@@ -95,136 +110,6 @@ function localeFirstDay() {
   return 1;
 }
 
-function localDay(d) {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate());
-}
-
-function addDays(d, n) {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + n);
-}
-
-function dayKey(d) {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-function sameDay(a, b) {
-  return dayKey(a) === dayKey(b);
-}
-
-function fromKey(key) {
-  const [y, m, d] = key.split('-').map(Number);
-  return new Date(y, m - 1, d);
-}
-
-function startOfWeek(d) {
-  const day = localDay(d);
-  return addDays(day, -((day.getDay() - firstDayOfWeek + 7) % 7));
-}
-
-function formatOffset(minutes) {
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
-
-// localISO renders a Date in the browser's zone with its UTC offset.
-function localISO(d) {
-  return `${dayKey(d)}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${formatOffset(-d.getTimezoneOffset())}`;
-}
-
-function addDaysISO(date, n) {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
-}
-
-const zoneFormatters = new Map();
-
-function zoneFormatter(zone) {
-  let f = zoneFormatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23',
-      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    });
-    zoneFormatters.set(zone, f);
-  }
-  return f;
-}
-
-// wallClock returns the date and time an instant shows in an IANA zone.
-function wallClock(ms, zone) {
-  const p = {};
-  for (const { type, value } of zoneFormatter(zone).formatToParts(new Date(ms))) p[type] = value;
-  return { date: `${p.year}-${p.month}-${p.day}`, time: `${p.hour === '24' ? '00' : p.hour}:${p.minute}`, second: Number(p.second) };
-}
-
-// offsetMinutes returns a zone's UTC offset at an instant.
-function offsetMinutes(ms, zone) {
-  const w = wallClock(ms, zone);
-  const [y, m, d] = w.date.split('-').map(Number);
-  const [hh, mm] = w.time.split(':').map(Number);
-  return Math.round((Date.UTC(y, m - 1, d, hh, mm, w.second) - Math.floor(ms / 1000) * 1000) / 60000);
-}
-
-// zonedISO turns a wall-clock date and time in an IANA zone into RFC 3339
-// with that zone's offset at that moment, as the API requires. A time in a
-// daylight-saving gap moves forward, as Go's time.Date does.
-function zonedISO(date, time, zone) {
-  const [y, m, d] = date.split('-').map(Number);
-  const [hh, mm] = time.split(':').map(Number);
-  const wall = Date.UTC(y, m - 1, d, hh, mm);
-  const guess = offsetMinutes(wall, zone);
-  let ms = wall - guess * 60000;
-  const actual = offsetMinutes(ms, zone); // differs near a transition
-  if (actual !== guess) {
-    const retry = wall - actual * 60000;
-    // In a gap neither offset gives back the wall clock: take the one before
-    // the transition, which moves the time forward.
-    ms = offsetMinutes(retry, zone) === actual ? retry : wall - Math.min(guess, actual) * 60000;
-  }
-  const w = wallClock(ms, zone);
-  return `${w.date}T${w.time}:00${formatOffset(offsetMinutes(ms, zone))}`;
-}
-
-// canonicalZone returns the zone's canonical IANA spelling, or '' when the
-// browser does not know it.
-function canonicalZone(zone) {
-  if (!zone) return '';
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
-  } catch {
-    return '';
-  }
-}
-
-// ---- Events ----------------------------------------------------------------
-
-// zoneOf is the zone an event's wall-clock times are read in.
-function zoneOf(ev) {
-  return canonicalZone(ev.time_zone) || (ev.all_day ? 'UTC' : browserZone);
-}
-
-// span returns the first and last local day an event covers. An end is
-// exclusive: an all-day event ending at midnight does not cover that day.
-function span(ev) {
-  const start = Date.parse(ev.start);
-  const end = ev.end ? Date.parse(ev.end) : NaN;
-  const dayOf = ev.all_day ? (ms) => fromKey(wallClock(ms, zoneOf(ev)).date) : (ms) => localDay(new Date(ms));
-  const first = dayOf(start);
-  let last = first;
-  if (end > start) {
-    const l = dayOf(end - 1);
-    if (l > first) last = l;
-  }
-  return { first, last };
-}
-
-function compareEvents(a, b) {
-  if (a.all_day !== b.all_day) return a.all_day ? -1 : 1;
-  return Date.parse(a.start) - Date.parse(b.start) || a.title.localeCompare(b.title) || a.id.localeCompare(b.id);
-}
-
-const sortedEvents = () => [...state.events.values()].sort(compareEvents);
 
 function timeText(ev) {
   if (ev.all_day) {
@@ -276,36 +161,23 @@ function render() {
 
 function renderList() {
   const today = localDay(new Date());
-  const groups = new Map(); // day key -> events
-  for (const ev of sortedEvents()) {
-    const { first, last } = span(ev);
-    if (last < today) continue;
-    const key = dayKey(first < today ? today : first);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(ev);
-  }
+  const days = upcomingByDay(state.events.values(), today);
   const frag = document.createDocumentFragment();
-  if (groups.size === 0) {
+  if (days.length === 0) {
     frag.append(h('p', { className: 'empty', id: 'empty' },
       'Nothing on your agenda from today on. Ask your GPT to plan something, or add an event.'));
     return frag;
   }
-  for (const key of [...groups.keys()].sort()) frag.append(daySection(fromKey(key), groups.get(key), today, '', false));
+  for (const { day, events } of days) frag.append(daySection(day, events, today, '', false));
   return frag;
 }
 
 function renderWeek() {
   const today = localDay(new Date());
-  const days = Array.from({ length: 7 }, (_, i) => addDays(state.weekStart, i));
-  const buckets = days.map(() => []);
-  for (const ev of sortedEvents()) {
-    const { first, last } = span(ev);
-    days.forEach((d, i) => {
-      if (d >= first && d <= last) buckets[i].push(ev);
-    });
-  }
   const grid = h('div', { className: 'week' });
-  days.forEach((d, i) => grid.append(daySection(d, buckets[i], today, 'Nothing planned', true)));
+  for (const { day, events } of weekBuckets(state.events.values(), state.weekStart)) {
+    grid.append(daySection(day, events, today, 'Nothing planned', true));
+  }
   return grid;
 }
 
@@ -870,7 +742,7 @@ function showWeek(start) {
 for (const b of ui.viewButtons) b.addEventListener('click', () => setView(b.dataset.view));
 $('week-prev').addEventListener('click', () => showWeek(addDays(state.weekStart, -7)));
 $('week-next').addEventListener('click', () => showWeek(addDays(state.weekStart, 7)));
-$('week-today').addEventListener('click', () => showWeek(startOfWeek(new Date())));
+$('week-today').addEventListener('click', () => showWeek(startOfWeek(new Date(), firstDayOfWeek)));
 $('add-event').addEventListener('click', () => openForm(null));
 
 ui.events.addEventListener('click', (e) => {

@@ -5,7 +5,8 @@ package static
 
 import "embed"
 
-// FS holds the files at its root, e.g. "app.css".
+// FS holds the files at its root, e.g. "app.css": each one listed, so that
+// dates.test.js (node's unit tests of dates.js) is not served.
 //
-//go:embed *.css *.js *.svg
+//go:embed app.css agenda.js dates.js copy.js icon.svg
 var FS embed.FS
