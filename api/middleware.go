@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,8 +14,8 @@ import (
 	"github.com/agenda-gpt/agenda"
 )
 
-// bodyLimit is the largest request body accepted, as echo spells it.
-const bodyLimit = "1M"
+// bodyLimit is agenda.MaxBodyBytes as echo's BodyLimit spells it.
+var bodyLimit = strconv.Itoa(agenda.MaxBodyBytes) + "B"
 
 // Context keys the middleware share.
 const (
