@@ -19,6 +19,7 @@ import (
 
 	"github.com/agenda-gpt/agenda"
 	"github.com/agenda-gpt/agenda/devidp"
+	"github.com/agenda-gpt/agenda/internal/testidp"
 )
 
 const resource = "https://agenda.test/api"
@@ -37,26 +38,22 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func setup(t *testing.T) (*devidp.Provider, string, *Authenticator, *clock) {
+func setup(t *testing.T) (*testidp.Server, string, *Authenticator, *clock) {
 	t.Helper()
-	p, srv, err := devidp.NewServer(devidp.Config{
+	p := testidp.Start(t, devidp.Config{
 		Clients:   []devidp.Client{{ID: "gpt", Secret: "secret", RedirectURIs: []string{"https://chatgpt.com/aip/g-x/oauth/callback"}}},
 		Resources: []devidp.Resource{{Indicator: resource, Permissions: []string{"read", "write"}}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
 	a, err := New(Config{Issuer: p.Issuer(), APIResource: resource, CacheTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{now: time.Now()}
 	a.now = c.Now
-	return p, srv.URL, a, c
+	return p, p.URL, a, c
 }
 
-func signIn(t *testing.T, p *devidp.Provider) string {
+func signIn(t *testing.T, p *testidp.Server) string {
 	t.Helper()
 	tok, err := devidp.SignIn(context.Background(), &http.Client{Timeout: 5 * time.Second}, p.Issuer(),
 		devidp.ClientCredentials{ID: "gpt", Secret: "secret"}, "https://chatgpt.com/aip/g-x/oauth/callback",
@@ -184,7 +181,7 @@ func (c *countingTransport) count(pathSuffix string) int {
 
 // setupCounting is setup with an authenticator whose calls to the provider
 // are counted.
-func setupCounting(t *testing.T, cfg Config) (*devidp.Provider, *Authenticator, *clock, *countingTransport) {
+func setupCounting(t *testing.T, cfg Config) (*testidp.Server, *Authenticator, *clock, *countingTransport) {
 	t.Helper()
 	p, _, _, _ := setup(t)
 	counter := &countingTransport{calls: map[string]int{}}

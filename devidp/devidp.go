@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -39,6 +38,9 @@ type Config struct {
 	// user lacks is silently dropped from the grant. Users not listed are
 	// granted every permission.
 	UserPermissions map[string][]string
+
+	// Keys sign the JWTs; nil makes a fresh set (see Keys).
+	Keys *Keys
 
 	AccessTokenTTL  time.Duration // default 1 hour, as in Logto
 	RefreshTokenTTL time.Duration // default 14 days, as in Logto
@@ -122,12 +124,11 @@ func (c Client) Credentials() ClientCredentials {
 }
 
 // Provider is the identity provider, safe for concurrent use. Its zero value
-// is not usable; call New (or NewServer).
+// is not usable; call New.
 type Provider struct {
-	issuer        string
-	store         *storage
-	handler       http.Handler
-	userinfoCalls atomic.Int64
+	issuer  string
+	store   *storage
+	handler http.Handler
 }
 
 // Logto's endpoints, relative to the issuer.
@@ -207,21 +208,6 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Handler returns p as an http.Handler, to mount in a router, e.g.
 // e.Any("/oidc/*", echo.WrapHandler(p.Handler())).
 func (p *Provider) Handler() http.Handler { return p }
-
-// UserinfoCalls returns how many requests /oidc/me has received, so tests
-// can tell whether the app cached a userinfo answer.
-func (p *Provider) UserinfoCalls() int64 { return p.userinfoCalls.Load() }
-
-// RotateKey adds a signing key with a new kid and signs with it from now on.
-// The old keys stay in the JWKS, as in Logto after a rotation.
-func (p *Provider) RotateKey() error { return p.store.keys.rotate() }
-
-// MintAccessToken signs claims, exactly as given, with the current key, as
-// an access token would be: for tests of expiry, nbf, aud and issuer edge
-// cases. The provider keeps no record of it.
-func (p *Provider) MintAccessToken(claims map[string]any) (string, error) {
-	return p.store.keys.sign(claims)
-}
 
 func isLoopback(host string) bool {
 	if host == "localhost" {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agenda-gpt/agenda/devidp"
+	"github.com/agenda-gpt/agenda/internal/testidp"
 )
 
 // The app's two API resources, as indicators in Logto.
@@ -56,18 +57,13 @@ func testConfig() devidp.Config {
 }
 
 // start serves a provider for cfg on loopback and returns it.
-func start(t *testing.T, cfg devidp.Config) *devidp.Provider {
+func start(t *testing.T, cfg devidp.Config) *testidp.Server {
 	t.Helper()
-	p, srv, err := devidp.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return p
+	return testidp.Start(t, cfg)
 }
 
 // signIn signs user in through c and fails the test on error.
-func signIn(t *testing.T, p *devidp.Provider, c devidp.Client, redirectURI, user string, scopes []string, resource string) *oauth2.Token {
+func signIn(t *testing.T, p provider, c devidp.Client, redirectURI, user string, scopes []string, resource string) *oauth2.Token {
 	t.Helper()
 	tok, err := devidp.SignIn(context.Background(), nil, p.Issuer(), c.Credentials(), redirectURI, user, scopes, resource)
 	if err != nil {
@@ -77,7 +73,7 @@ func signIn(t *testing.T, p *devidp.Provider, c devidp.Client, redirectURI, user
 }
 
 // userinfo calls /oidc/me with token and returns the status and JSON body.
-func userinfo(t *testing.T, p *devidp.Provider, token string) (*http.Response, map[string]any) {
+func userinfo(t *testing.T, p provider, token string) (*http.Response, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, p.Issuer()+"/me", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -122,7 +118,7 @@ func noRedirect(t *testing.T, u string) *http.Response {
 
 // verifyJWT checks token's signature against the provider's JWKS with
 // go-oidc and returns its claims.
-func verifyJWT(t *testing.T, p *devidp.Provider, token string) map[string]any {
+func verifyJWT(t *testing.T, p provider, token string) map[string]any {
 	t.Helper()
 	keys := oidc.NewRemoteKeySet(context.Background(), p.Issuer()+"/jwks")
 	payload, err := keys.VerifySignature(context.Background(), token)
@@ -260,3 +256,6 @@ func TestEndSession(t *testing.T) {
 		t.Errorf("signed-out page: %s", resp.Status)
 	}
 }
+
+// provider is what the helpers need of a running provider.
+type provider interface{ Issuer() string }

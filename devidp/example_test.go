@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http/httptest"
 
 	"github.com/agenda-gpt/agenda/devidp"
 )
@@ -13,10 +14,14 @@ import (
 func ExampleSignIn() {
 	const callback = "https://chatgpt.com/aip/g-1/oauth/callback"
 	gpt := devidp.Client{ID: "gpt", Secret: "secret", RedirectURIs: []string{callback}}
-	p, srv, err := devidp.NewServer(devidp.Config{Clients: []devidp.Client{gpt}})
+	// The listener first, so the issuer is known before the server starts.
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := devidp.New(devidp.Config{Issuer: "http://" + srv.Listener.Addr().String() + "/oidc", Clients: []devidp.Client{gpt}})
 	if err != nil {
 		log.Fatal(err)
 	}
+	srv.Config.Handler = p
+	srv.Start()
 	defer srv.Close()
 
 	tok, err := devidp.SignIn(context.Background(), nil, p.Issuer(), gpt.Credentials(), callback,

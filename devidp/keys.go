@@ -16,8 +16,12 @@ import (
 // signingAlg is Logto's default: ES384 on an EC P-384 key.
 const signingAlg = "ES384"
 
-// keyring holds the signing keys; the last one signs, all are published.
-type keyring struct {
+// Keys are a provider's signing keys: the last one signs, all are
+// published in the JWKS. A provider makes its own unless Config.Keys gives
+// it some; give the same Keys to whatever else must sign tokens this
+// provider vouches for (a load generator's crafted claims, tests of expiry
+// and audience), or rotate them as Logto does.
+type Keys struct {
 	mu   sync.RWMutex
 	keys []signingKey
 }
@@ -39,12 +43,15 @@ func (k publicKey) Algorithm() jose.SignatureAlgorithm { return signingAlg }
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return &k.priv.PublicKey }
 
-func newKeyring() (*keyring, error) {
-	k := &keyring{}
-	return k, k.rotate()
+// NewKeys returns a key set with one ES384 key.
+func NewKeys() (*Keys, error) {
+	k := &Keys{}
+	return k, k.Rotate()
 }
 
-func (k *keyring) rotate() error {
+// Rotate adds a key with a new kid and signs with it from now on. The old
+// keys stay in the JWKS, as in Logto after a rotation.
+func (k *Keys) Rotate() error {
 	priv, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("devidp: generate key: %w", err)
@@ -59,13 +66,13 @@ func (k *keyring) rotate() error {
 	return nil
 }
 
-func (k *keyring) current() signingKey {
+func (k *Keys) current() signingKey {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.keys[len(k.keys)-1]
 }
 
-func (k *keyring) public() []publicKey {
+func (k *Keys) public() []publicKey {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	pub := make([]publicKey, len(k.keys))
@@ -75,9 +82,9 @@ func (k *keyring) public() []publicKey {
 	return pub
 }
 
-// sign makes a JWT access token of claims, typed at+jwt (RFC 9068) as
-// Logto's are.
-func (k *keyring) sign(claims any) (string, error) {
+// Sign makes a JWT access token of claims, exactly as given, typed at+jwt
+// (RFC 9068) as Logto's are, with the current key.
+func (k *Keys) Sign(claims any) (string, error) {
 	key := k.current()
 	signer, err := jose.NewSigner(
 		jose.SigningKey{Algorithm: signingAlg, Key: jose.JSONWebKey{Key: key.priv, KeyID: key.id}},

@@ -17,7 +17,7 @@ func (p *Provider) routes(protocol http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(authPath, withResourceParam(protocol))
 	mux.Handle(tokenPath, p.checkAuthMethod(withResourceParam(protocol)))
-	mux.Handle(userinfoPath, p.countUserinfo(refuseJWT(protocol)))
+	mux.Handle(userinfoPath, refuseJWT(protocol))
 	mux.HandleFunc(loginPath, p.login)
 	mux.HandleFunc(signedOutPath, signedOut)
 	mux.Handle("/", protocol) // discovery, jwks, callback, introspection, revocation, end-session
@@ -63,16 +63,6 @@ func (p *Provider) checkAuthMethod(next http.Handler) http.Handler {
 			writeOAuthError(w, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription(
 				"client %s must authenticate with %s", id, c.AuthMethod))
 			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// countUserinfo counts userinfo requests, CORS preflights aside.
-func (p *Provider) countUserinfo(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodOptions {
-			p.userinfoCalls.Add(1)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -148,7 +148,7 @@ func TestCodeExchange(t *testing.T) {
 
 // authorizeCode sends the authorization request q, signs user in on the
 // login page and returns the code, following each redirect by hand.
-func authorizeCode(t *testing.T, p *devidp.Provider, q url.Values, user string) string {
+func authorizeCode(t *testing.T, p provider, q url.Values, user string) string {
 	t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	location := func(resp *http.Response, err error) *url.URL {

@@ -33,7 +33,7 @@ type storage struct {
 	userPerms  map[string][]string
 	accessTTL  time.Duration
 	refreshTTL time.Duration
-	keys       *keyring
+	keys       *Keys
 
 	mu            sync.Mutex
 	authRequests  map[string]*authRequest
@@ -45,9 +45,12 @@ type storage struct {
 }
 
 func newStorage(cfg Config) (*storage, error) {
-	keys, err := newKeyring()
-	if err != nil {
-		return nil, err
+	keys := cfg.Keys
+	if keys == nil {
+		var err error
+		if keys, err = NewKeys(); err != nil {
+			return nil, err
+		}
 	}
 	s := &storage{
 		issuer:        cfg.Issuer,

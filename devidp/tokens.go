@@ -197,7 +197,7 @@ func (w wireFormat) Encrypt(value string) (string, error) {
 		if aud == "" {
 			aud = t.clientID
 		}
-		return s.keys.sign(map[string]any{
+		return s.keys.Sign(map[string]any{
 			"iss": s.issuer, "sub": t.subject, "aud": aud, "scope": strings.Join(t.scopes, " "),
 			"client_id": t.clientID, "exp": t.expires.Unix(), "iat": t.issued.Unix(), "jti": t.id,
 		})

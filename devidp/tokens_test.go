@@ -263,7 +263,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 }
 
 // refresh redeems a refresh token as client c, with extra form values.
-func refresh(t *testing.T, p *devidp.Provider, c devidp.Client, rt string, extra url.Values) *oauth2.Token {
+func refresh(t *testing.T, p provider, c devidp.Client, rt string, extra url.Values) *oauth2.Token {
 	t.Helper()
 	tok, err := refreshErr(p, c, rt, extra)
 	if err != nil {
@@ -272,7 +272,7 @@ func refresh(t *testing.T, p *devidp.Provider, c devidp.Client, rt string, extra
 	return tok
 }
 
-func refreshErr(p *devidp.Provider, c devidp.Client, rt string, extra url.Values) (*oauth2.Token, error) {
+func refreshErr(p provider, c devidp.Client, rt string, extra url.Values) (*oauth2.Token, error) {
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {c.ID}}
 	if c.Secret != "" {
 		form.Set("client_secret", c.Secret)

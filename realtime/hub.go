@@ -175,28 +175,6 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 }
 
-// Connections returns the number of connections receiving changes.
-func (h *Hub) Connections() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.count
-}
-
-// UserConnections returns the number of userID's connections receiving
-// changes.
-func (h *Hub) UserConnections(userID string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.rooms[userID])
-}
-
-// Dropped returns how many connections were dropped for falling behind.
-func (h *Hub) Dropped() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.dropped
-}
-
 // register adds c to its user's room, unless the hub is closed. A room at
 // its cap makes room by closing its oldest connection.
 func (h *Hub) register(c *conn) bool {

@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 
 	"github.com/agenda-gpt/agenda/devidp"
+	"github.com/agenda-gpt/agenda/internal/testidp"
 )
 
 // rig is the web UI and a development identity provider on two loopback
@@ -25,7 +26,7 @@ import (
 type rig struct {
 	web     *Web
 	store   *memstore.MemStore
-	idp     *devidp.Provider
+	idp     *testidp.Server
 	base    string
 	browser *http.Client
 	// callbackCookies are the cookies set by the answer to /callback.
@@ -37,15 +38,11 @@ func newRig(t *testing.T) *rig {
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
 	base := "http://" + srv.Listener.Addr().String()
-	idp, idpSrv, err := devidp.NewServer(devidp.Config{Clients: []devidp.Client{{
+	idp := testidp.Start(t, devidp.Config{Clients: []devidp.Client{{
 		ID: "web", Secret: "web-secret",
 		RedirectURIs:           []string{base + "/callback"},
 		PostLogoutRedirectURIs: []string{base + "/"},
 	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idpSrv.Close)
 
 	cfg := testConfig(t)
 	cfg.BaseURL = mustURL(t, base)
@@ -306,11 +303,7 @@ func TestCallbackRefusals(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
-	idp, idpSrv, err := devidp.NewServer(devidp.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idpSrv.Close)
+	idp := testidp.Start(t, devidp.Config{})
 	for _, tc := range []struct {
 		base   string
 		name   string
@@ -436,11 +429,7 @@ func TestSignOutEdgeCases(t *testing.T) {
 // state lives in a sealed cookie, and a forged, replayed or expired one is
 // refused at the callback.
 func TestAnonymousSignInStoresNothing(t *testing.T) {
-	idp, idpSrv, err := devidp.NewServer(devidp.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idpSrv.Close)
+	idp := testidp.Start(t, devidp.Config{})
 	cfg := testConfig(t)
 	cfg.Issuer = idp.Issuer()
 	w, store := newWeb(t, cfg)

@@ -294,9 +294,9 @@ func idpShare(ctx context.Context, provider *idp, base string) (shareResult, err
 	defer provider.delay.Store(0)
 
 	res.sameToken = runCount(one, (*worker).list, 200)
-	before := provider.UserinfoCalls()
+	before := provider.userinfo.Load()
 	res.tenTokens = runCount(ten, (*worker).list, 100)
-	res.userinfoCalls = provider.UserinfoCalls() - before
+	res.userinfoCalls = provider.userinfo.Load() - before
 	res.errors = res.sameToken.errors + res.tenTokens.errors
 	return res, nil
 }

@@ -35,16 +35,24 @@ const (
 // standing in for Logto, with a switch that makes its userinfo endpoint slow.
 type idp struct {
 	*devidp.Provider
-	srv   *httptest.Server
-	delay atomic.Int64 // nanoseconds added to every userinfo answer
+	srv      *httptest.Server
+	keys     *devidp.Keys // the provider's, to sign JWTs it vouches for
+	delay    atomic.Int64 // nanoseconds added to every userinfo answer
+	userinfo atomic.Int64 // userinfo requests received
 }
 
-// startIdP is devidp.NewServer with a handler in front that can delay
-// userinfo (the fault this benchmark injects on purpose).
+// startIdP runs a development provider on its own loopback server, with a
+// handler in front that counts userinfo calls and can delay them (the
+// fault this benchmark injects on purpose).
 func startIdP() (*idp, error) {
 	srv := httptest.NewUnstartedServer(nil)
+	keys, err := devidp.NewKeys()
+	if err != nil {
+		return nil, err
+	}
 	p, err := devidp.New(devidp.Config{
 		Issuer: "http://" + srv.Listener.Addr().String() + "/oidc",
+		Keys:   keys,
 		Clients: []devidp.Client{{
 			ID: gptClient, Secret: gptSecret, RedirectURIs: []string{gptCallback},
 			AuthMethod: devidp.ClientSecretPost,
@@ -55,10 +63,13 @@ func startIdP() (*idp, error) {
 		srv.Close()
 		return nil, err
 	}
-	i := &idp{Provider: p, srv: srv}
+	i := &idp{Provider: p, srv: srv, keys: keys}
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d := time.Duration(i.delay.Load()); d > 0 && r.URL.Path == "/oidc/me" {
-			time.Sleep(d) // the injected slowness itself
+		if r.URL.Path == "/oidc/me" {
+			i.userinfo.Add(1)
+			if d := time.Duration(i.delay.Load()); d > 0 {
+				time.Sleep(d) // the injected slowness itself
+			}
 		}
 		p.ServeHTTP(w, r)
 	})
@@ -84,7 +95,7 @@ func (i *idp) signIn(ctx context.Context, user string) (string, error) {
 // with RBAC; the app verifies it locally.
 func (i *idp) mintJWT(user string, n int) (string, error) {
 	now := time.Now()
-	return i.MintAccessToken(map[string]any{
+	return i.keys.Sign(map[string]any{
 		"iss": i.Issuer(), "sub": user, "aud": apiResource, "scope": "read write",
 		"client_id": gptClient, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"jti": fmt.Sprintf("bench-%d-%d", now.UnixNano(), n),

@@ -42,17 +42,34 @@ const (
 // testIdP is the provider plus switches that break it on purpose.
 type testIdP struct {
 	*devidp.Provider
-	URL    string // the server's base URL; the issuer is URL + "/oidc"
+	URL    string       // the server's base URL; the issuer is URL + "/oidc"
+	keys   *devidp.Keys // the provider's, to sign crafted tokens
 	faults *faults
 }
+
+// UserinfoCalls is how many requests /oidc/me has received.
+func (idp *testIdP) UserinfoCalls() int64 { return idp.faults.userinfo.Load() }
+
+// MintAccessToken signs claims, exactly as given, with the provider's key.
+func (idp *testIdP) MintAccessToken(claims map[string]any) (string, error) {
+	return idp.keys.Sign(claims)
+}
+
+// RotateKey makes the provider sign with a new key, as Logto's rotation.
+func (idp *testIdP) RotateKey() error { return idp.keys.Rotate() }
 
 func startIdP(t testing.TB) *testIdP {
 	t.Helper()
 	f := &faults{}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
+	keys, err := devidp.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := devidp.New(devidp.Config{
 		Issuer: srv.URL + "/oidc",
+		Keys:   keys,
 		Clients: []devidp.Client{
 			{ID: gptOpaqueClient, Secret: clientSecret, RedirectURIs: []string{gptCallback}, AuthMethod: devidp.ClientSecretPost},
 			{ID: gptJWTClient, Secret: clientSecret, RedirectURIs: []string{gptCallback}, AuthMethod: devidp.ClientSecretPost, DefaultResource: apiResource},
@@ -65,14 +82,15 @@ func startIdP(t testing.TB) *testIdP {
 		t.Fatal(err)
 	}
 	f.next.Store(&handlerBox{p})
-	return &testIdP{Provider: p, URL: srv.URL, faults: f}
+	return &testIdP{Provider: p, URL: srv.URL, keys: keys, faults: f}
 }
 
 // faults wraps the provider. Each mode imitates one way Logto fails.
 type faults struct {
-	next atomic.Pointer[handlerBox]
-	mode atomic.Value // string
-	hold chan struct{}
+	userinfo atomic.Int64 // requests to /oidc/me
+	next     atomic.Pointer[handlerBox]
+	mode     atomic.Value // string
+	hold     chan struct{}
 }
 
 type handlerBox struct{ http.Handler }
@@ -93,6 +111,9 @@ func (f *faults) set(mode string) { f.mode.Store(mode) }
 func (f *faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mode, _ := f.mode.Load().(string)
 	isUserinfo := r.URL.Path == userinfoPathTests
+	if isUserinfo && r.Method != http.MethodOptions {
+		f.userinfo.Add(1)
+	}
 	switch {
 	case mode == faultDown:
 		panic(http.ErrAbortHandler)
