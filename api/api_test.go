@@ -344,3 +344,50 @@ func TestMCPRateLimitIsPerUser(t *testing.T) {
 		}
 	}
 }
+
+// TestRetriedCreateEveryField: through the API, a create retried with the
+// same request_id and any one field of the body changed is 409, and the
+// identical body answers with the first event (issue 10's defect: some
+// fields used to be left out of the comparison). Every property of the
+// create body in openapi.yaml has a case.
+func TestRetriedCreateEveryField(t *testing.T) {
+	a := startAPI(t)
+	base := map[string]any{
+		"title": "Flight", "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T11:00:00Z",
+		"time_zone": "UTC", "all_day": false, "location": "Gate 4", "notes": "window seat",
+	}
+	changes := map[string]any{
+		"title": "Train", "start": "2026-12-01T09:01:00Z", "end": "2026-12-01T11:01:00Z",
+		"time_zone": "Africa/Abidjan", "all_day": true, "location": "Gate 5", "notes": "aisle seat",
+	}
+	c, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, _ := c.Operation("createEvent").InputSchema()["properties"].(map[string]any)
+	if len(props) == 0 {
+		t.Fatal("createEvent has no input properties")
+	}
+	for name := range props {
+		if _, ok := changes[name]; !ok && name != "request_id" {
+			t.Errorf("no case changes %s: add one", name)
+		}
+	}
+	for field, value := range changes {
+		body := map[string]any{"request_id": "retry " + field}
+		for k, v := range base {
+			body[k] = v
+		}
+		raw, _ := json.Marshal(body)
+		first := a.do(http.MethodPost, "/api/events", "alice", string(raw))
+		again := a.do(http.MethodPost, "/api/events", "alice", string(raw))
+		if first.status != http.StatusCreated || again.status != http.StatusCreated || first.body != again.body || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: the identical retry: %d %s / %d %s", field, first.status, first.body, again.status, again.body)
+		}
+		body[field] = value
+		raw, _ = json.Marshal(body)
+		if r := a.do(http.MethodPost, "/api/events", "alice", string(raw)); r.status != http.StatusConflict {
+			t.Errorf("%s changed under the same request_id: %d %s, want 409", field, r.status, r.body)
+		}
+	}
+}
