@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/agenda-gpt/agenda/internal/testenv"
@@ -236,6 +237,51 @@ func TestBrowser(t *testing.T) {
 		if r := app.call("GET", "/api/events?q=Added", gpt, nil); !strings.Contains(string(r.Body), "Added at home") {
 			t.Errorf("the app's own page could not add an event: %s", r.Body)
 		}
+	})
+
+	t.Run("a deletion leaves every open tab, in any zone", func(t *testing.T) {
+		t.Parallel()
+		app := startApp(t, idp, nil)
+		gpt := app.token("gina", gptOpaqueClient)
+		paris := newTab(t, browser, "", chromedp.WithNewBrowserContext())
+		paris.signIn(app, "gina")
+		paris.do(chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
+		// The same session in a second tab whose clock is 13 hours ahead.
+		kiritimati := newTab(t, paris.ctx, "")
+		if _, err := chromedp.Call(kiritimati.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Pacific/Kiritimati"}); err != nil {
+			t.Fatal(err)
+		}
+		kiritimati.do(chromedp.Navigate(app.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#connection[data-state="live"]`)))
+		if !kiritimati.eval(`Intl.DateTimeFormat().resolvedOptions().timeZone === 'Pacific/Kiritimati'`) {
+			t.Fatal("the second tab is not in Pacific/Kiritimati")
+		}
+		tabs := []*browserTab{paris, kiritimati}
+		for round := range 2 {
+			ev := app.call("POST", "/api/events", gpt, map[string]any{"title": fmt.Sprintf("Call %d", round), "start": atDay(1, 10, 0), "time_zone": browserZone}).event(t)
+			for _, tab := range tabs {
+				tab.waitText(eventSel(ev.ID)+` .event-title`, fmt.Sprintf("Call %d", round))
+			}
+			app.call("PATCH", "/api/events/"+ev.ID, gpt, map[string]any{"title": fmt.Sprintf("Call %d (moved)", round)}).event(t)
+			for _, tab := range tabs {
+				tab.waitText(eventSel(ev.ID)+` .event-title`, fmt.Sprintf("Call %d (moved)", round))
+			}
+			if r := app.call("DELETE", "/api/events/"+ev.ID, gpt, nil); r.Status != http.StatusNoContent {
+				t.Fatalf("delete: %d %s", r.Status, r.Body)
+			}
+			for _, tab := range tabs {
+				tab.do(chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))))
+			}
+		}
+		// Deleted while its edit dialog is open: the dialog says so.
+		ev := app.call("POST", "/api/events", gpt, map[string]any{"title": "Being edited", "start": atDay(1, 11, 0), "time_zone": browserZone}).event(t)
+		paris.do(
+			chromedp.Click(chromedp.CSS(eventSel(ev.ID)+` [data-action="edit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#event-dialog[open]`)),
+		)
+		app.call("DELETE", "/api/events/"+ev.ID, gpt, nil)
+		paris.waitText(`#form-error`, "This event has just been deleted.")
+		paris.do(chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))))
+		kiritimati.do(chromedp.WaitNotPresent(chromedp.CSS(eventSel(ev.ID))))
 	})
 
 	t.Run("the page reconnects after a restart", func(t *testing.T) {
