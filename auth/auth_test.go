@@ -156,14 +156,18 @@ func TestLooksLikeJWT(t *testing.T) {
 
 // countingTransport counts the requests made to each path of the provider.
 type countingTransport struct {
-	mu    sync.Mutex
-	calls map[string]int
+	mu       sync.Mutex
+	calls    map[string]int
+	jwksDown atomic.Bool // the key set answers 503
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.calls[r.URL.Path]++
 	c.mu.Unlock()
+	if c.jwksDown.Load() && strings.HasSuffix(r.URL.Path, "/jwks") {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: http.NoBody, Request: r}, nil
+	}
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -391,5 +395,33 @@ func TestDiscoveryIsLazyAndRetried(t *testing.T) {
 	a.Provider(ctx)
 	if n := discoveries.Load(); n != 2 {
 		t.Errorf("%d discoveries in all, want 2", n)
+	}
+}
+
+// TestKeySetOutage: while the key set cannot be fetched, JWTs get 503-kind
+// errors and the fetch is retried at most every discoveryRetry, not once per
+// request; once it is back, tokens verify.
+func TestKeySetOutage(t *testing.T) {
+	p, a, c, counter := setupCounting(t, Config{})
+	counter.jwksDown.Store(true)
+	ctx := context.Background()
+	now := c.Now()
+	tok, err := p.MintAccessToken(map[string]any{"iss": p.Issuer(), "sub": "alice", "aud": resource, "scope": "read",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := a.Authenticate(ctx, tok, "192.0.2.1"); agenda.ErrorCode(err) != agenda.EUNAVAILABLE {
+			t.Fatalf("a JWT while the keys are down: %v, want EUNAVAILABLE", err)
+		}
+	}
+	if n := counter.count("/jwks"); n != 1 {
+		t.Errorf("%d key set fetches for 50 requests during the outage, want 1", n)
+	}
+	counter.jwksDown.Store(false)
+	c.Add(discoveryRetry)
+	if _, err := a.Authenticate(ctx, tok, "192.0.2.1"); err != nil {
+		t.Errorf("after the outage: %v", err)
 	}
 }

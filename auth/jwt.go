@@ -128,8 +128,10 @@ type keySet struct {
 	refetch *rate.Limiter
 	flight  singleflight.Group
 
-	mu   sync.Mutex
-	keys *oidc.StaticKeySet // nil until the first fetch succeeds
+	mu       sync.Mutex
+	keys     *oidc.StaticKeySet // nil until the first fetch succeeds
+	failed   error              // the last fetch's error, while there are no keys
+	failedAt time.Time
 }
 
 type fetchOutcomeKey struct{}
@@ -142,8 +144,16 @@ func newKeySet(client *http.Client, jwksURL string, every time.Duration, now fun
 
 func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
 	k.mu.Lock()
-	keys := k.keys
+	keys, failed, failedAt := k.keys, k.failed, k.failedAt
 	k.mu.Unlock()
+	// Without keys, a failed fetch is not retried sooner than discovery
+	// would be: an outage must not turn every request into a fetch.
+	if keys == nil && failed != nil && k.now().Sub(failedAt) < discoveryRetry {
+		if f, ok := ctx.Value(fetchOutcomeKey{}).(*fetchOutcome); ok {
+			f.failed = true
+		}
+		return nil, failed
+	}
 	if keys != nil {
 		payload, err := keys.VerifySignature(ctx, token)
 		if err == nil || !k.refetch.AllowN(k.now(), 1) {
@@ -186,11 +196,14 @@ func (k *keySet) fetch(ctx context.Context) (*oidc.StaticKeySet, error) {
 			}
 		}
 		k.mu.Lock()
-		k.keys = keys
+		k.keys, k.failed = keys, nil
 		k.mu.Unlock()
 		return keys, nil
 	})
 	if err != nil {
+		k.mu.Lock()
+		k.failed, k.failedAt = err, k.now()
+		k.mu.Unlock()
 		return nil, err
 	}
 	return v.(*oidc.StaticKeySet), nil
