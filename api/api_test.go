@@ -391,3 +391,36 @@ func TestRetriedCreateEveryField(t *testing.T) {
 		}
 	}
 }
+
+// refusingHub refuses every WebSocket as from a foreign origin.
+type refusingHub struct{ unused }
+
+func (refusingHub) Admit(*http.Request) error {
+	return agenda.Errorf(agenda.EFORBIDDEN, "pages from origin \"https://evil.example\" may not open this feed")
+}
+
+// limitedTokens refuses every token as the auth package does once an
+// address has spent its budget of refused tokens.
+type limitedTokens struct{}
+
+func (limitedTokens) Authenticate(context.Context, string, string) (agenda.Identity, error) {
+	return agenda.Identity{}, agenda.Errorf(agenda.ERATELIMIT, "too many refused access tokens from this address; wait 10 second(s)")
+}
+
+// TestRefusalHeaders: a 403 that no token could cure (an origin) carries
+// no insufficient_scope challenge, and a 429 from the refused-token budget
+// carries its Retry-After (issue 14, items 5 and 11).
+func TestRefusalHeaders(t *testing.T) {
+	a := startAPIWith(t, func(d *Deps) { d.Hub = refusingHub{} })
+	r := a.do("GET", "/ws", "alice", "")
+	if r.status != http.StatusForbidden || r.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("/ws from a foreign origin: %d, WWW-Authenticate %q; want 403 without a challenge", r.status, r.header.Get("WWW-Authenticate"))
+	}
+	r.problem(t)
+
+	b := startAPIWith(t, func(d *Deps) { d.Auth, d.RefusalRetryAfter = limitedTokens{}, 10 })
+	r = b.do("GET", "/api/events", "anything", "")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "10" {
+		t.Errorf("a spent refusal budget: %d, Retry-After %q; want 429 with 10", r.status, r.header.Get("Retry-After"))
+	}
+}

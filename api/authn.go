@@ -105,7 +105,10 @@ func (s *server) challenge(c echo.Context, err error, status int, detail string)
 	var params []string
 	add := func(name, value string) { params = append(params, name+`="`+headerSafe(value)+`"`) }
 	onMCP := s.MCP != nil && isMCPPath(c.Request().URL.Path)
+	scope, _ := c.Get(missingScopeKey).(string)
 	switch {
+	case status == http.StatusForbidden && scope == "":
+		return "" // refused for another reason (an origin): no token would help
 	case status == http.StatusForbidden:
 		add("error", "insufficient_scope")
 		add("error_description", detail)
@@ -118,7 +121,7 @@ func (s *server) challenge(c echo.Context, err error, status int, detail string)
 	if onMCP {
 		add("resource_metadata", s.MCP.MetadataURL())
 	}
-	if scope, _ := c.Get(missingScopeKey).(string); scope != "" {
+	if scope != "" {
 		add("scope", scope)
 	} else if onMCP {
 		add("scope", agenda.ScopeRead+" "+agenda.ScopeWrite)

@@ -58,9 +58,15 @@ func (s *server) errorHandler(err error, c echo.Context) {
 	h := c.Response().Header()
 	switch status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		h.Set(echo.HeaderWWWAuthenticate, s.challenge(c, err, status, detail))
+		if v := s.challenge(c, err, status, detail); v != "" {
+			h.Set(echo.HeaderWWWAuthenticate, v)
+		}
 	case http.StatusServiceUnavailable:
 		h.Set(echo.HeaderRetryAfter, strconv.Itoa(agenda.RetryAfterUnavailable))
+	case http.StatusTooManyRequests:
+		if h.Get(echo.HeaderRetryAfter) == "" { // the rate limits set their own
+			h.Set(echo.HeaderRetryAfter, strconv.Itoa(s.RefusalRetryAfter))
+		}
 	case http.StatusInternalServerError:
 		c.Set(logErrorKey, err)
 	}

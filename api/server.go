@@ -73,6 +73,10 @@ type Deps struct {
 	RateBurst      int
 	RequestTimeout time.Duration
 	TrustedProxies []*net.IPNet // whose X-Forwarded-For names the client
+	// RefusalRetryAfter is the Retry-After, in seconds, of the 429 an
+	// address gets once its budget of refused tokens is spent (package
+	// auth): 1/AUTH_FAILURE_RATE.
+	RefusalRetryAfter int
 	// WebSocketsPerUser is the hub's per-user cap: the burst of upgrades
 	// one user may make at once (then one a second).
 	WebSocketsPerUser int
@@ -102,6 +106,9 @@ func NewServer(d Deps) (*echo.Echo, error) {
 	}
 	if d.RateBurst <= 0 {
 		d.RateBurst = 40
+	}
+	if d.RefusalRetryAfter <= 0 {
+		d.RefusalRetryAfter = 1
 	}
 	if d.WebSocketsPerUser <= 0 {
 		d.WebSocketsPerUser = 20

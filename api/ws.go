@@ -9,11 +9,6 @@ import (
 	"github.com/agenda-gpt/agenda"
 )
 
-// snapshotCap bounds the first message of a connection: a window with more
-// events than this is truncated to its earliest ones (the hub also stops
-// at its byte bound).
-const snapshotCap = 1000
-
 // handleWebSocket upgrades to the live feed of the caller's changes. The
 // snapshot covers the window the client asks for (from, to), by default from
 // the start of today in the earliest time zone, so "today" is whole anywhere.
@@ -34,20 +29,20 @@ func (s *server) handleWebSocket(c echo.Context) error {
 		from = &t
 	}
 	userID := identity(c).UserID
-	// One page at a time: the hub encodes each event as it comes, so only
-	// a page and the message are held, however large the events.
+	// One page at a time: the hub encodes each event as it comes, and
+	// stops at its bounds, so only a page and the message are held, however
+	// many and large the events.
 	snapshot := func(ctx context.Context, yield func(agenda.Event) bool) error {
 		q := agenda.ListQuery{From: from, To: to, Limit: agenda.MaxLimit}
-		for sent := 0; ; {
+		for {
 			page, err := s.Events.ListEvents(ctx, userID, q)
 			if err != nil {
 				return err
 			}
 			for _, ev := range page.Events {
-				if sent == snapshotCap || !yield(ev) {
+				if !yield(ev) {
 					return nil
 				}
-				sent++
 			}
 			if page.NextCursor == "" {
 				return nil

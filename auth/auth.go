@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -169,26 +170,37 @@ func (a *Authenticator) Authenticate(ctx context.Context, token, clientAddr stri
 		// Each unknown opaque token costs a call to the provider, whose
 		// rate limit every user shares: an address that keeps sending
 		// refused ones is not let through to it.
-		budget := a.refusalBudget(clientAddr)
-		if budget.TokensAt(a.now()) < 1 {
+		// The budget is reserved before the call, so tokens sent at once
+		// cannot all pass the check, and given back unless refused.
+		now := a.now()
+		r := a.refusalBudget(clientAddr).ReserveN(now, 1)
+		if r.DelayFrom(now) > 0 {
+			r.CancelAt(now)
 			wait := int(math.Ceil(1 / a.cfg.RefusalRate))
 			return agenda.Identity{}, agenda.Errorf(agenda.ERATELIMIT,
 				"too many refused access tokens from this address; wait %d second(s), then send a valid token (refresh it or sign in again)", wait)
 		}
 		d, err := a.discover(ctx)
 		if err != nil {
+			r.CancelAt(a.now())
 			return agenda.Identity{}, err
 		}
 		id, err := a.userinfo(ctx, d.userinfoURL, token)
-		if agenda.ErrorCode(err) == agenda.EUNAUTHORIZED {
-			budget.AllowN(a.now(), 1)
+		if agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+			r.CancelAt(a.now())
 		}
 		return id, err
 	})
 }
 
-// refusalBudget is the token bucket of refused tokens for one address.
+// refusalBudget is the token bucket of refused tokens for one address; an
+// IPv6 address counts by its /64, which one client usually holds whole.
 func (a *Authenticator) refusalBudget(addr string) *rate.Limiter {
+	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			addr = p.String()
+		}
+	}
 	a.refusalsMu.Lock()
 	defer a.refusalsMu.Unlock()
 	if l, ok := a.refusals.Get(addr); ok {
@@ -315,7 +327,7 @@ func (a *Authenticator) discover(ctx context.Context) (*discovered, error) {
 	}
 	a.provider = &discovered{
 		userinfoURL: meta.UserinfoURL,
-		jwks:        newKeySet(a.cfg.HTTPClient, meta.JWKSURL, a.cfg.KeyRefetch, a.now),
+		jwks:        newKeySet(a.cfg.HTTPClient, meta.JWKSURL, a.cfg.Timeout, a.cfg.KeyRefetch, a.now),
 		issuer:      a.cfg.Issuer,
 		provider:    p,
 	}

@@ -425,3 +425,25 @@ func TestKeySetOutage(t *testing.T) {
 		t.Errorf("after the outage: %v", err)
 	}
 }
+
+// TestRefusedTokensInParallel: tokens sent at once cannot all pass the
+// budget's check before any is charged, and the addresses of one IPv6 /64
+// share a budget.
+func TestRefusedTokensInParallel(t *testing.T) {
+	_, a, _, counter := setupCounting(t, Config{RefusalRate: 1, RefusalBurst: 100})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Go(func() {
+			// Many addresses of one /64, as one IPv6 client may use.
+			a.Authenticate(ctx, fmt.Sprintf("parallel-%d", i), fmt.Sprintf("2001:db8:1:2::%x", i))
+		})
+	}
+	wg.Wait()
+	if n := counter.count("/me"); n > 100 {
+		t.Errorf("%d userinfo calls for 1,000 bogus tokens sent at once from one /64, want at most the burst of 100", n)
+	}
+	if _, err := a.Authenticate(ctx, "elsewhere", "2001:db8:9::1"); agenda.ErrorCode(err) != agenda.EUNAUTHORIZED {
+		t.Errorf("another /64: %v, want its own budget", err)
+	}
+}

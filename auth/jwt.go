@@ -124,6 +124,7 @@ func joseAlgs() []jose.SignatureAlgorithm {
 type keySet struct {
 	client  *http.Client
 	url     string
+	timeout time.Duration // of one fetch, apart from the discovery before it
 	now     func() time.Time
 	refetch *rate.Limiter
 	flight  singleflight.Group
@@ -138,8 +139,8 @@ type fetchOutcomeKey struct{}
 
 type fetchOutcome struct{ failed bool }
 
-func newKeySet(client *http.Client, jwksURL string, every time.Duration, now func() time.Time) *keySet {
-	return &keySet{client: client, url: jwksURL, now: now, refetch: rate.NewLimiter(rate.Every(every), 1)}
+func newKeySet(client *http.Client, jwksURL string, timeout, every time.Duration, now func() time.Time) *keySet {
+	return &keySet{client: client, url: jwksURL, timeout: timeout, now: now, refetch: rate.NewLimiter(rate.Every(every), 1)}
 }
 
 func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, error) {
@@ -173,6 +174,8 @@ func (k *keySet) VerifySignature(ctx context.Context, token string) ([]byte, err
 // fetch downloads the key set, once for all concurrent callers.
 func (k *keySet) fetch(ctx context.Context) (*oidc.StaticKeySet, error) {
 	v, err, _ := k.flight.Do("", func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
+		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 		if err != nil {
 			return nil, err

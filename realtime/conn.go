@@ -64,12 +64,15 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, userID string, snaps
 	}
 	// Join the room before loading the snapshot: a change committed after
 	// the load is then queued, and none falls between the two.
-	if !h.register(c) {
+	if err := h.register(c); err != nil {
 		cancel()
-		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
-		ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace))
+		code, reason := websocket.CloseGoingAway, "server shutting down"
+		if !errors.Is(err, ErrClosed) {
+			code, reason = websocket.CloseTryAgainLater, "the server is full; reconnect later"
+		}
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
 		ws.Close()
-		return ErrClosed
+		return err
 	}
 	go c.readPump()
 	if err := c.sendSnapshot(ctx); err != nil {
@@ -188,6 +191,13 @@ func (c *conn) end() {
 func (c *conn) sendSnapshot(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
 	defer cancel()
+	mine, done := c.hub.userSnapshots(c.userID)
+	defer done()
+	if err := mine.Acquire(ctx, 1); err != nil {
+		c.close(websocket.CloseTryAgainLater, "the server is busy; reconnect", fmt.Errorf("realtime: waiting to build a snapshot: %w", err))
+		return err
+	}
+	defer mine.Release(1)
 	if err := c.hub.snapshots.Acquire(ctx, snapshotReserve); err != nil {
 		c.close(websocket.CloseTryAgainLater, "the server is busy; reconnect", fmt.Errorf("realtime: waiting to build a snapshot: %w", err))
 		return err
@@ -198,8 +208,13 @@ func (c *conn) sendSnapshot(ctx context.Context) error {
 	var buf bytes.Buffer
 	buf.WriteString(head)
 	var encodeErr error
-	truncated := false
+	truncated, n := false, 0
 	err := c.snapshot(ctx, func(ev agenda.Event) bool {
+		if n == SnapshotMaxEvents {
+			truncated = true
+			return false
+		}
+		n++
 		b, err := json.Marshal(ev)
 		if err != nil {
 			encodeErr = err

@@ -66,13 +66,14 @@ type Hub struct {
 	pingPeriod time.Duration
 	pongWait   time.Duration
 
-	mu      sync.Mutex
-	rooms   map[string]map[*conn]struct{} // by user id
-	joined  uint64                        // connections ever registered: each one's order
-	count   int                           // connections in rooms
-	dropped int                           // connections dropped as too slow
-	closed  bool
-	wg      sync.WaitGroup // one count per registered connection, until its goroutines end
+	mu       sync.Mutex
+	rooms    map[string]map[*conn]struct{} // by user id
+	building map[string]*userBuilds        // snapshots being built, by user id
+	joined   uint64                        // connections ever registered: each one's order
+	count    int                           // connections in rooms
+	dropped  int                           // connections dropped as too slow
+	closed   bool
+	wg       sync.WaitGroup // one count per registered connection, until its goroutines end
 }
 
 var _ agenda.Publisher = (*Hub)(nil)
@@ -87,6 +88,7 @@ func NewHub(opts Options) *Hub {
 		pingPeriod:     pingPeriod,
 		pongWait:       pongWait,
 		rooms:          make(map[string]map[*conn]struct{}),
+		building:       make(map[string]*userBuilds),
 	}
 	if h.queueSize <= 0 {
 		h.queueSize = defaultQueueSize
@@ -175,13 +177,17 @@ func (h *Hub) Close() {
 	h.wg.Wait()
 }
 
-// register adds c to its user's room, unless the hub is closed. A room at
+// register adds c to its user's room, unless the hub is closed or full
+// (handshakes admitted together may have passed admit at once). A room at
 // its cap makes room by closing its oldest connection.
-func (h *Hub) register(c *conn) bool {
+func (h *Hub) register(c *conn) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return ErrClosed
+	}
+	if h.maxConnections > 0 && h.count >= h.maxConnections && len(h.rooms[c.userID]) < h.maxPerUser {
+		return agenda.Errorf(agenda.EUNAVAILABLE, "the server holds as many live connections as it can; try again shortly")
 	}
 	room := h.rooms[c.userID]
 	if room == nil {
@@ -202,7 +208,32 @@ func (h *Hub) register(c *conn) bool {
 	room[c] = struct{}{}
 	h.count++
 	h.wg.Add(1)
-	return true
+	return nil
+}
+
+// userSnapshots is userID's share of the snapshot builds; done gives the
+// entry back, forgotten once nobody holds it.
+func (h *Hub) userSnapshots(userID string) (sem *semaphore.Weighted, done func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := h.building[userID]
+	if b == nil {
+		b = &userBuilds{sem: semaphore.NewWeighted(snapshotsPerUser)}
+		h.building[userID] = b
+	}
+	b.holders++
+	return b.sem, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if b.holders--; b.holders == 0 {
+			delete(h.building, userID)
+		}
+	}
+}
+
+type userBuilds struct {
+	sem     *semaphore.Weighted
+	holders int
 }
 
 func (h *Hub) unregister(c *conn) {

@@ -638,3 +638,59 @@ func TestSnapshotByteBound(t *testing.T) {
 		t.Errorf("a small snapshot: %v %.80s", err, b)
 	}
 }
+
+// A window with more than SnapshotMaxEvents events is cut to its earliest
+// ones and says so, like one cut at SnapshotMaxBytes.
+func TestSnapshotEventBound(t *testing.T) {
+	ts := newServer(t, realtime.Options{}, func(context.Context, string) ([]agenda.Event, error) {
+		events := make([]agenda.Event, realtime.SnapshotMaxEvents+500)
+		for i := range events {
+			events[i] = change("alice", i).Event
+		}
+		return events, nil
+	})
+	m := read(t, ts.dialOnly(t, "alice", nil))
+	if len(m.Events) != realtime.SnapshotMaxEvents || !m.Truncated || m.Events[0].ID != change("alice", 0).Event.ID {
+		t.Errorf("snapshot of %d events, truncated %v; want the first %d, truncated", len(m.Events), m.Truncated, realtime.SnapshotMaxEvents)
+	}
+}
+
+// One user's snapshots are built two at a time, however many tabs open at
+// once, so that tabs slow to read cannot hold the whole snapshot budget;
+// another user's are not held up (issue 14, item 1).
+func TestSnapshotsPerUser(t *testing.T) {
+	var running, most atomic.Int64
+	release := make(chan struct{})
+	started := make(chan string, 16)
+	ts := newServer(t, realtime.Options{}, func(ctx context.Context, user string) ([]agenda.Event, error) {
+		if user == "bob" {
+			started <- user
+			return nil, nil
+		}
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		started <- user
+		<-release
+		return nil, nil
+	})
+	var conns []*websocket.Conn
+	for range 4 {
+		conns = append(conns, ts.dialOnly(t, "alice", nil))
+	}
+	<-started
+	<-started // two of alice's are loading; the others wait for them
+	bob := ts.dialOnly(t, "bob", nil)
+	if u := <-started; u != "bob" {
+		t.Fatalf("a third snapshot of alice's started (%s) while two were loading", u)
+	}
+	read(t, bob)
+	close(release)
+	for _, c := range conns {
+		read(t, c)
+	}
+	if n := most.Load(); n != 2 {
+		t.Errorf("%d of alice's snapshots were built at once, want 2", n)
+	}
+}

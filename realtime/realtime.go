@@ -95,6 +95,15 @@ const (
 	// the largest size, or thousands of ordinary ones.
 	SnapshotMaxBytes = 4 << 20
 
+	// SnapshotMaxEvents bounds it in events: a window with more is cut to
+	// its earliest ones, and says so, like one cut at SnapshotMaxBytes.
+	SnapshotMaxEvents = 1000
+
+	// snapshotsPerUser is how many of one user's snapshots are built at
+	// once; the others wait. One user's tabs, however many and however
+	// slow to read, then hold at most this share of SnapshotMemory.
+	snapshotsPerUser = 2
+
 	// defaultSnapshotMemory is Options.SnapshotMemory's default.
 	defaultSnapshotMemory = 64 << 20
 )

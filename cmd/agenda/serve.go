@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -212,7 +213,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *app
 		Events: a.store, Auth: a.auth, Hub: a.hub, Contract: spec, Documents: docs, Ready: a.store.Ping,
 		Web: ui, MCP: mcp, MCPAuth: a.auth.ForAudience(cfg.MCPResource), Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, WebSocketsPerUser: cfg.WSMaxPerUser,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
+		RefusalRetryAfter: int(math.Ceil(1 / cfg.AuthFailureRate)),
+		RateLimit:         cfg.RateLimit, RateBurst: cfg.RateBurst, RequestTimeout: cfg.RequestTimeout,
 		HTTPS: cfg.BaseURL.Scheme == "https",
 	}
 	if ui.Enabled() {
