@@ -189,20 +189,23 @@ func (c *conn) end() {
 // The hub lets only SnapshotMemory's worth be built at a time. A failure
 // to load them closes the connection so that the client retries.
 func (c *conn) sendSnapshot(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
-	defer cancel()
+	// The wait for a turn has its own bound; the load's starts after it.
+	wait, cancelWait := context.WithTimeout(ctx, snapshotWait)
+	defer cancelWait()
 	mine, done := c.hub.userSnapshots(c.userID)
 	defer done()
-	if err := mine.Acquire(ctx, 1); err != nil {
+	if err := mine.Acquire(wait, 1); err != nil {
 		c.close(websocket.CloseTryAgainLater, "the server is busy; reconnect", fmt.Errorf("realtime: waiting to build a snapshot: %w", err))
 		return err
 	}
 	defer mine.Release(1)
-	if err := c.hub.snapshots.Acquire(ctx, snapshotReserve); err != nil {
+	if err := c.hub.snapshots.Acquire(wait, snapshotReserve); err != nil {
 		c.close(websocket.CloseTryAgainLater, "the server is busy; reconnect", fmt.Errorf("realtime: waiting to build a snapshot: %w", err))
 		return err
 	}
 	defer c.hub.snapshots.Release(snapshotReserve)
+	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+	defer cancel()
 
 	const head, tail, cut = `{"type":"snapshot","events":[`, `]}`, `],"truncated":true}`
 	var buf bytes.Buffer

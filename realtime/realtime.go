@@ -77,6 +77,10 @@ const (
 	// snapshotTimeout bounds a snapshot query.
 	snapshotTimeout = 10 * time.Second
 
+	// snapshotWait bounds the wait for a turn to build one (snapshotsPerUser,
+	// SnapshotMemory); past it the client is told to reconnect (1013).
+	snapshotWait = 30 * time.Second
+
 	// Small buffers let one process hold tens of thousands of idle
 	// connections: the read buffer only ever holds pongs and close frames,
 	// and a write buffer is borrowed from a pool for one write at a time
